@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+//
+// dcft: DCFT adapters for transformer encoders, data-parallel over MPI.
+// Module layout follows DESIGN.md §3. System libraries come from Debian
+// (libopenmpi-dev, libopenblas-dev, libhdf5-dev) and are found with pkg-config;
+// see launch/install-deps.sh and README.md ("Pointing the build at your own MPI/HDF5").
+import PackageDescription
+
+/// Kernels and the trainer are compiled with -Ounchecked in release builds:
+/// every index is validated at the API boundary, not in inner loops.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "dcft",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dcft", targets: ["dcft"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // Thin C bindings (module maps + static inline accessors for macros).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+
+        // Storage, shapes, BLAS-backed matmul and every op's forward + backward.
+        .target(name: "TensorCore",
+                dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],
+                swiftSettings: fast),
+        // MPI communicator (DESIGN.md calls this module "Distributed"; that name is taken
+        // by Swift's own distributed-actors module, so it is `Collectives` here).
+        .target(name: "Collectives", dependencies: ["CMPI"], swiftSettings: fast),
+        // Swift layer over HDF5: files, groups, typed datasets, hyperslabs, attributes, errors.
+        .target(name: "HDF5Kit", dependencies: ["CHDF5"], swiftSettings: fast),
+
+        .executableTarget(
+            name: "dcft",
+            dependencies: ["TensorCore", "Collectives", "HDF5Kit",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fast),
+        // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
+        .executableTarget(name: "mpi-selftest", dependencies: ["Collectives"]),
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

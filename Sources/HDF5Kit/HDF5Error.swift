@@ -1,0 +1,53 @@
+import CHDF5
+
+/// A failed HDF5 operation, naming the file and the object, with HDF5's own
+/// error stack captured (never printed to the terminal by the library).
+public struct HDF5Error: Error, CustomStringConvertible, Sendable {
+    /// Path of the file the operation was on.
+    public let file: String
+    /// The object inside the file ("/input_ids", "/", an attribute "/@format"), or "" for the file itself.
+    public let object: String
+    /// What dcft was doing and what went wrong, in plain words.
+    public let message: String
+    /// HDF5's error stack, innermost last (function: description), possibly empty.
+    public let stack: [String]
+
+    public var description: String {
+        var s = "HDF5 error in \(file)"
+        if !object.isEmpty { s += " at \(object)" }
+        s += ": \(message)"
+        if let last = stack.last { s += " (HDF5: \(last))" }
+        return s
+    }
+}
+
+/// Global set-up and error-stack capture.
+enum HDF5Library {
+    /// Turns off HDF5's automatic printing of error stacks, once per process.
+    static let silenced: Void = {
+        H5open()
+        H5Eset_auto2(dcft_h5e_default(), nil, nil)
+    }()
+
+    /// Reads and clears the current thread's HDF5 error stack.
+    static func takeErrorStack() -> [String] {
+        var lines: [String] = []
+        withUnsafeMutablePointer(to: &lines) { ptr in
+            H5Ewalk2(dcft_h5e_default(), H5E_WALK_DOWNWARD, { _, desc, client in
+                guard let desc, let client else { return 0 }
+                let out = client.assumingMemoryBound(to: [String].self)
+                let fn = desc.pointee.func_name.map { String(cString: $0) } ?? "?"
+                let text = desc.pointee.desc.map { String(cString: $0) } ?? ""
+                out.pointee.append("\(fn): \(text)")
+                return 0
+            }, ptr)
+        }
+        H5Eclear2(dcft_h5e_default())
+        return lines
+    }
+
+    /// An error for `file`/`object` carrying the captured HDF5 stack.
+    static func error(_ file: String, _ object: String, _ message: String) -> HDF5Error {
+        HDF5Error(file: file, object: object, message: message, stack: takeErrorStack())
+    }
+}

@@ -1,0 +1,35 @@
+import RealModule
+
+/// GELU in the exact erf form BERT uses (`hidden_act: "gelu"`):
+/// `gelu(x) = x · Φ(x) = ½ · x · (1 + erf(x / √2))`.
+public enum GELU {
+    /// `y[i] = gelu(x[i])` for `count` elements. `y` may alias `x`.
+    @inlinable
+    public static func forward<T: TensorScalar>(x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, count: Int) {
+        let invSqrt2 = 1 / T.sqrt(2)
+        Parallel.forRanges(count, grain: 32_768) { range in
+            for i in range {
+                let v = x[i]
+                y[i] = v * (1 + T.erf(v * invSqrt2)) / 2
+            }
+        }
+    }
+
+    /// `dx[i] += dy[i] · gelu'(x[i])`, with `gelu'(x) = Φ(x) + x · φ(x)`
+    /// and `φ(x) = exp(−x²/2) / √(2π)`. `x` is the forward *input*.
+    @inlinable
+    public static func backward<T: TensorScalar>(
+        x: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, count: Int
+    ) {
+        let invSqrt2 = 1 / T.sqrt(2)
+        let invSqrt2Pi = 1 / T.sqrt(2 * T.pi)
+        Parallel.forRanges(count, grain: 32_768) { range in
+            for i in range {
+                let v = x[i]
+                let cdf = (1 + T.erf(v * invSqrt2)) / 2
+                let pdf = T.exp(-v * v / 2) * invSqrt2Pi
+                dx[i] += dy[i] * (cdf + v * pdf)
+            }
+        }
+    }
+}

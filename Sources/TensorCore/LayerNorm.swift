@@ -1,0 +1,72 @@
+import RealModule
+
+/// Layer normalisation over the last dimension:
+/// `y = (x − μ) / √(σ² + eps) · γ + β`, with the biased variance (as PyTorch).
+public enum LayerNorm {
+    /// Normalises each of `rows` rows of width `cols`. Saves the per-row mean and
+    /// reciprocal standard deviation (`[rows]` each) for the backward pass.
+    @inlinable
+    public static func forward<T: TensorScalar>(
+        x: UnsafePointer<T>, gamma: UnsafePointer<T>, beta: UnsafePointer<T>,
+        y: UnsafeMutablePointer<T>, mean: UnsafeMutablePointer<T>, rstd: UnsafeMutablePointer<T>,
+        rows: Int, cols: Int, eps: T
+    ) {
+        let n = T(cols)
+        Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
+            for r in range {
+                let xr = x + r * cols, yr = y + r * cols
+                var s: T = 0
+                for c in 0..<cols { s += xr[c] }
+                let mu = s / n
+                var v: T = 0
+                for c in 0..<cols { let d = xr[c] - mu; v += d * d }
+                let rs = 1 / T.sqrt(v / n + eps)
+                for c in 0..<cols { yr[c] = (xr[c] - mu) * rs * gamma[c] + beta[c] }
+                mean[r] = mu
+                rstd[r] = rs
+            }
+        }
+    }
+
+    /// Accumulates `dx`, and `dGamma`/`dBeta` when given (nil for a frozen norm).
+    ///
+    /// With `x̂ = (x − μ)·rstd` and `g = dy·γ`:
+    /// `dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))`, `dγ += Σ_rows dy·x̂`, `dβ += Σ_rows dy`.
+    /// Parameter gradients are summed over rows in order (deterministic).
+    @inlinable
+    public static func backward<T: TensorScalar>(
+        x: UnsafePointer<T>, gamma: UnsafePointer<T>, mean: UnsafePointer<T>, rstd: UnsafePointer<T>,
+        dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
+        dGamma: UnsafeMutablePointer<T>?, dBeta: UnsafeMutablePointer<T>?,
+        rows: Int, cols: Int
+    ) {
+        let n = T(cols)
+        if let dx {
+            Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
+                for r in range {
+                    let xr = x + r * cols, dyr = dy + r * cols, dxr = dx + r * cols
+                    let mu = mean[r], rs = rstd[r]
+                    var sg: T = 0, sgx: T = 0
+                    for c in 0..<cols {
+                        let g = dyr[c] * gamma[c]
+                        sg += g
+                        sgx += g * (xr[c] - mu) * rs
+                    }
+                    let mg = sg / n, mgx = sgx / n
+                    for c in 0..<cols {
+                        let xh = (xr[c] - mu) * rs
+                        dxr[c] += rs * (dyr[c] * gamma[c] - mg - xh * mgx)
+                    }
+                }
+            }
+        }
+        if dGamma != nil || dBeta != nil {
+            for r in 0..<rows {
+                let xr = x + r * cols, dyr = dy + r * cols
+                let mu = mean[r], rs = rstd[r]
+                if let dGamma { for c in 0..<cols { dGamma[c] += dyr[c] * (xr[c] - mu) * rs } }
+                if let dBeta { for c in 0..<cols { dBeta[c] += dyr[c] } }
+            }
+        }
+    }
+}

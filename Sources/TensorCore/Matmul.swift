@@ -1,0 +1,118 @@
+/// Matrix products through BLAS (cblas_sgemm / cblas_dgemm), row-major.
+///
+/// `op(X)` is `X` or `Xᵀ` as the transpose flags say. Leading dimensions are the
+/// row strides of the matrices *as stored*.
+public enum Matmul {
+    /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
+    ///
+    /// Use `beta: 1` to accumulate into `C` (the convention of every backward here).
+    /// A zero-sized product (`m`, `n` or `k` is 0) scales `C` by `beta` only.
+    @inlinable
+    public static func gemm<T: TensorScalar>(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: T = 1, a: UnsafePointer<T>, lda: Int,
+        b: UnsafePointer<T>, ldb: Int,
+        beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
+        T.blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// `batch` independent products `C_i = alpha · op(A_i) · op(B_i) + beta · C_i`, where
+    /// `X_i` starts at `x + i·strideX` (strides in elements). Used for attention:
+    /// scores `[B·H, L, L] = Q[B·H, L, dh] · K[B·H, L, dh]ᵀ` and context `= P · V`.
+    ///
+    /// Batches are spread over `Parallel.threads` threads with one BLAS thread each
+    /// when they are many and small, which beats threading inside each tiny gemm.
+    @inlinable
+    public static func gemmStridedBatched<T: TensorScalar>(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: T = 1, a: UnsafePointer<T>, lda: Int, strideA: Int,
+        b: UnsafePointer<T>, ldb: Int, strideB: Int,
+        beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int, strideC: Int,
+        batch: Int
+    ) {
+        if batch == 0 { return }
+        let body = { (range: Range<Int>) in
+            for i in range {
+                gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                     a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                     beta: beta, c: c + i * strideC, ldc: ldc)
+            }
+        }
+        let small = m * n * k < 256 * 256 * 256
+        if small && batch >= 2 && Parallel.threads > 1 {
+            let saved = BLAS.threads
+            BLAS.threads = 1
+            Parallel.forRanges(batch, grain: 1, body)
+            BLAS.threads = saved
+        } else {
+            body(0..<batch)
+        }
+    }
+}
+
+/// A fully connected layer in Hugging Face layout: `W` is `[out × in]`.
+public enum Linear {
+    /// `y[n×out] = x[n×in] · W[out×in]ᵀ + b[out]` (`b` optional). Overwrites `y`.
+    @inlinable
+    public static func forward<T: TensorScalar>(
+        x: UnsafePointer<T>, weight: UnsafePointer<T>, bias: UnsafePointer<T>?,
+        y: UnsafeMutablePointer<T>, rows n: Int, inFeatures: Int, outFeatures: Int
+    ) {
+        Matmul.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
+                    a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: y, ldc: outFeatures)
+        if let bias { BiasAdd.forward(y: y, bias: bias, rows: n, cols: outFeatures) }
+    }
+
+    /// Backward of `forward`, accumulating:
+    /// `dx[n×in] += dy[n×out]·W`, `dW[out×in] += dyᵀ·x`, `db[out] += Σ_rows dy`.
+    /// Pass `nil` for a gradient that is not needed: a frozen weight costs no `dW` gemm,
+    /// so a frozen layer's backward is one gemm, not two.
+    @inlinable
+    public static func backward<T: TensorScalar>(
+        x: UnsafePointer<T>, weight: UnsafePointer<T>, dy: UnsafePointer<T>,
+        dx: UnsafeMutablePointer<T>?, dWeight: UnsafeMutablePointer<T>?, dBias: UnsafeMutablePointer<T>?,
+        rows n: Int, inFeatures: Int, outFeatures: Int
+    ) {
+        if let dx {
+            Matmul.gemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures,
+                        a: dy, lda: outFeatures, b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+        }
+        if let dWeight {
+            Matmul.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,
+                        a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dWeight, ldc: inFeatures)
+        }
+        if let dBias { BiasAdd.backward(dy: dy, dBias: dBias, rows: n, cols: outFeatures) }
+    }
+}
+
+/// Adding a bias row to every row of a matrix.
+public enum BiasAdd {
+    /// `y[r, c] += bias[c]` for a `[rows × cols]` matrix, in place.
+    @inlinable
+    public static func forward<T: TensorScalar>(y: UnsafeMutablePointer<T>, bias: UnsafePointer<T>, rows: Int, cols: Int) {
+        Parallel.forRanges(rows, grain: max(1, 16_384 / max(cols, 1))) { range in
+            for r in range {
+                let row = y + r * cols
+                for c in 0..<cols { row[c] += bias[c] }
+            }
+        }
+    }
+
+    /// `dBias[c] += Σ_r dy[r, c]`, summed over rows in order (deterministic).
+    @inlinable
+    public static func backward<T: TensorScalar>(dy: UnsafePointer<T>, dBias: UnsafeMutablePointer<T>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let row = dy + r * cols
+            for c in 0..<cols { dBias[c] += row[c] }
+        }
+    }
+}

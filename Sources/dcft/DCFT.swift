@@ -1,0 +1,73 @@
+import ArgumentParser
+
+/// `dcft`: fine-tune transformer encoders with DCFT adapters, data-parallel over MPI.
+@main
+struct DCFT: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "dcft",
+        abstract: "Fine-tune transformer encoders with DCFT adapters, data-parallel over MPI.",
+        discussion: """
+            Launch training under MPI, e.g.
+              mpirun -np 2 dcft train --config configs/glue/rte.yaml
+            See README.md for the set-up commands and every subcommand's options.
+            """,
+        version: version,
+        subcommands: [Prepare.self, Train.self, Eval.self, Predict.self, Merge.self, Bench.self, Inspect.self]
+    )
+}
+
+/// A subcommand whose implementation has not landed yet: it says so and exits non-zero.
+protocol PlannedCommand: ParsableCommand {
+    /// Which issue in the tracker delivers it.
+    static var plannedIn: String { get }
+}
+
+extension PlannedCommand {
+    func run() throws {
+        let name = Self._commandName
+        throw NotYetBuilt(message: "dcft \(name) is not built yet (planned in \(Self.plannedIn)).")
+    }
+}
+
+struct NotYetBuilt: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+struct Prepare: PlannedCommand {
+    static let plannedIn = "issue 3: tokenizers and the GLUE to HDF5 pipeline"
+    static let configuration = CommandConfiguration(abstract: "Tokenize a GLUE task (or JSONL) into an HDF5 dataset. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Train: PlannedCommand {
+    static let plannedIn = "issue 5: the distributed trainer"
+    static let configuration = CommandConfiguration(abstract: "Fine-tune under mpirun from a YAML config. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Eval: PlannedCommand {
+    static let plannedIn = "issue 5: the distributed trainer"
+    static let configuration = CommandConfiguration(abstract: "Evaluate a checkpoint on a dev set. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Predict: PlannedCommand {
+    static let plannedIn = "issue 4: encoder, adapters, merge and export"
+    static let configuration = CommandConfiguration(abstract: "Write logits and predictions for JSONL input. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Merge: PlannedCommand {
+    static let plannedIn = "issue 4: encoder, adapters, merge and export"
+    static let configuration = CommandConfiguration(abstract: "Merge adapters into a Hugging Face model.safetensors. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Bench: PlannedCommand {
+    static let plannedIn = "issue 6: speed against PyTorch and scaling"
+    static let configuration = CommandConfiguration(abstract: "Time training steps and compare with the sgemm peak. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
