@@ -1,7 +1,8 @@
 import RealModule
 
 /// GELU in the exact erf form BERT uses (`hidden_act: "gelu"`):
-/// `gelu(x) = x · Φ(x) = ½ · x · (1 + erf(x / √2))`.
+/// `gelu(x) = x · Φ(x) = ½ · x · (1 + erf(x / √2))`, computed as `½ · x · erfc(−x / √2)`,
+/// which avoids the cancellation of `1 + erf` for negative `x` (exact to Float precision).
 public enum GELU {
     /// `y[i] = gelu(x[i])` for `count` elements. `y` may alias `x`.
     @inlinable
@@ -10,7 +11,7 @@ public enum GELU {
         Parallel.forRanges(count, grain: 32_768) { range in
             for i in range {
                 let v = x[i]
-                y[i] = v * (1 + T.erf(v * invSqrt2)) / 2
+                y[i] = v * T.erfc(-v * invSqrt2) / 2
             }
         }
     }
@@ -26,7 +27,7 @@ public enum GELU {
         Parallel.forRanges(count, grain: 32_768) { range in
             for i in range {
                 let v = x[i]
-                let cdf = (1 + T.erf(v * invSqrt2)) / 2
+                let cdf = T.erfc(-v * invSqrt2) / 2
                 let pdf = T.exp(-v * v / 2) * invSqrt2Pi
                 dx[i] += dy[i] * (cdf + v * pdf)
             }

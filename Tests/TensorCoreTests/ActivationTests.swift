@@ -1,0 +1,67 @@
+import Testing
+import TensorCore
+
+@Suite("GELU and masked softmax")
+struct ActivationTests {
+    @Test("GELU forward equals x·Φ(x) at hand-computed points")
+    func geluForward() {
+        // Φ values from the normal table (x·Φ(x), Φ(−3) = 0.0013498980316301).
+        let x: [Double] = [0, 1, -1, 2, -3]
+        let expected: [Double] = [0, 0.8413447460685429, -0.15865525393145707, 1.9544997361036416, -0.004049694094890317]
+        var y = [Double](repeating: 0, count: x.count)
+        GELU.forward(x: x, y: &y, count: x.count)
+        expectClose(y, expected, rtol: 1e-12, atol: 1e-15)
+        var yf = [Float](repeating: 0, count: x.count)
+        GELU.forward(x: x.map(Float.init), y: &yf, count: x.count)
+        expectClose(yf.map(Double.init), expected, rtol: 1e-6, atol: 1e-9)  // a few Float ulps
+    }
+
+    @Test("GELU backward matches finite differences")
+    func geluBackward() {
+        let n = 50
+        let x = randomArray(n, seed: 10, scale: 4), g = randomArray(n, seed: 11)
+        var dx = [Double](repeating: 0, count: n)
+        GELU.backward(x: x, dy: g, dx: &dx, count: n)
+        let num = numericGradient(x) { x in
+            var y = [Double](repeating: 0, count: n); GELU.forward(x: x, y: &y, count: n); return weightedSum(y, g)
+        }
+        expectClose(dx, num, rtol: 1e-7, atol: 1e-9)
+    }
+
+    @Test("softmax of [1,2,3] and masking")
+    func softmaxForward() {
+        var y = [Double](repeating: 0, count: 3)
+        MaskedSoftmax.forward(x: [1, 2, 3], mask: nil, y: &y, rows: 1, cols: 3)
+        expectClose(y, [0.09003057317038046, 0.24472847105479764, 0.6652409557748219], rtol: 1e-12)
+        // Masking the last entry with a large negative number leaves softmax([1,2]).
+        MaskedSoftmax.forward(x: [1, 2, 3], mask: [0, 0, -1e9], y: &y, rows: 1, cols: 3)
+        expectClose(y, [0.2689414213699951, 0.7310585786300049, 0], rtol: 1e-12, atol: 1e-300)
+        // A fully −∞ row gives zeros, not NaN.
+        MaskedSoftmax.forward(x: [1, 2, 3], mask: [-.infinity, -.infinity, -.infinity], y: &y, rows: 1, cols: 3)
+        #expect(y == [0, 0, 0])
+    }
+
+    @Test("softmax mask rows are shared by rowsPerMask consecutive rows")
+    func softmaxMaskBroadcast() {
+        // 2 batches × 2 rows each; batch 0 masks column 1, batch 1 masks column 0.
+        let x = [Double](repeating: 0, count: 8)
+        var y = [Double](repeating: 0, count: 8)
+        MaskedSoftmax.forward(x: x, mask: [0, -.infinity, -.infinity, 0], y: &y, rows: 4, cols: 2, rowsPerMask: 2)
+        #expect(y == [1, 0, 1, 0, 0, 1, 0, 1])
+    }
+
+    @Test("softmax backward with scale and mask matches finite differences")
+    func softmaxBackward() {
+        let rows = 6, cols = 5, scale = 0.37
+        let x = randomArray(rows * cols, seed: 12, scale: 3), g = randomArray(rows * cols, seed: 13)
+        let mask: [Double] = [0, 0, -10000, 0, 0, 0, -10000, 0, 0, 0]  // 2 mask rows, 3 rows each
+        func f(_ x: [Double]) -> [Double] {
+            var y = [Double](repeating: 0, count: rows * cols)
+            MaskedSoftmax.forward(x: x, mask: mask, y: &y, rows: rows, cols: cols, rowsPerMask: 3, scale: scale)
+            return y
+        }
+        var dx = [Double](repeating: 0, count: rows * cols)
+        MaskedSoftmax.backward(y: f(x), dy: g, dx: &dx, rows: rows, cols: cols, scale: scale)
+        expectClose(dx, numericGradient(x) { weightedSum(f($0), g) }, rtol: 1e-6, atol: 1e-9)
+    }
+}

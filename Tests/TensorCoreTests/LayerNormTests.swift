@@ -1,0 +1,53 @@
+import Testing
+import TensorCore
+
+@Suite("LayerNorm")
+struct LayerNormTests {
+    @Test("forward: hand-computed normalisation of [1,2,3,4]")
+    func forwardHand() {
+        var y = [Double](repeating: 0, count: 4), mean = [0.0], rstd = [0.0]
+        LayerNorm.forward(x: [1, 2, 3, 4], gamma: [1, 1, 2, 1], beta: [0, 0, 0, 1], y: &y, mean: &mean, rstd: &rstd,
+                          rows: 1, cols: 4, eps: 1e-12)
+        let s = 1 / (1.25).squareRoot()  // variance of [1,2,3,4] is 1.25
+        expectClose(y, [-1.5 * s, -0.5 * s, 2 * 0.5 * s, 1.5 * s + 1], rtol: 1e-12)
+        #expect(mean == [2.5])
+        expectClose(rstd, [s], rtol: 1e-12)
+    }
+
+    @Test("backward matches finite differences for x, gamma and beta")
+    func backward() {
+        let rows = 3, cols = 7
+        let x = randomArray(rows * cols, seed: 20, scale: 2), gamma = randomArray(cols, seed: 21)
+        let beta = randomArray(cols, seed: 22), g = randomArray(rows * cols, seed: 23)
+        func f(_ x: [Double], _ gamma: [Double], _ beta: [Double]) -> Double {
+            var y = [Double](repeating: 0, count: rows * cols), m = [Double](repeating: 0, count: rows), r = m
+            LayerNorm.forward(x: x, gamma: gamma, beta: beta, y: &y, mean: &m, rstd: &r, rows: rows, cols: cols, eps: 1e-5)
+            return weightedSum(y, g)
+        }
+        var y = [Double](repeating: 0, count: rows * cols), m = [Double](repeating: 0, count: rows), r = m
+        LayerNorm.forward(x: x, gamma: gamma, beta: beta, y: &y, mean: &m, rstd: &r, rows: rows, cols: cols, eps: 1e-5)
+        var dx = [Double](repeating: 0, count: rows * cols), dg = [Double](repeating: 0, count: cols), db = dg
+        LayerNorm.backward(x: x, gamma: gamma, mean: m, rstd: r, dy: g, dx: &dx, dGamma: &dg, dBeta: &db, rows: rows, cols: cols)
+        expectClose(dx, numericGradient(x) { f($0, gamma, beta) }, rtol: 1e-6, atol: 1e-8, "dx")
+        expectClose(dg, numericGradient(gamma) { f(x, $0, beta) }, rtol: 1e-6, atol: 1e-8, "dgamma")
+        expectClose(db, numericGradient(beta) { f(x, gamma, $0) }, rtol: 1e-6, atol: 1e-8, "dbeta")
+    }
+
+    @Test("results do not depend on the thread count (bitwise)")
+    func threadIndependence() {
+        let rows = 512, cols = 384
+        let x = randomArray(rows * cols, seed: 24).map(Float.init)
+        let gamma = [Float](repeating: 1.1, count: cols), beta = [Float](repeating: 0.1, count: cols)
+        func run(threads: Int) -> [Float] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            var y = [Float](repeating: 0, count: rows * cols), m = [Float](repeating: 0, count: rows), r = m
+            LayerNorm.forward(x: x, gamma: gamma, beta: beta, y: &y, mean: &m, rstd: &r, rows: rows, cols: cols, eps: 1e-12)
+            var dx = [Float](repeating: 0, count: rows * cols)
+            LayerNorm.backward(x: x, gamma: gamma, mean: m, rstd: r, dy: y, dx: &dx, dGamma: nil, dBeta: nil, rows: rows, cols: cols)
+            return y + dx
+        }
+        #expect(run(threads: 1) == run(threads: 4))
+    }
+}
