@@ -39,9 +39,12 @@ let package = Package(
         // Swift layer over HDF5: files, groups, typed datasets, hyperslabs, attributes, errors.
         .target(name: "HDF5Kit", dependencies: ["CHDF5"], swiftSettings: fast),
 
+        // Tokenizers, GLUE/JSONL readers, the tokenized HDF5 dataset, sampling and batching.
+        .target(name: "DataPipeline", dependencies: ["HDF5Kit", "TensorCore"], swiftSettings: fast),
+
         .executableTarget(
             name: "dcft",
-            dependencies: ["TensorCore", "Collectives", "HDF5Kit",
+            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
         // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
@@ -50,6 +53,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
