@@ -42,9 +42,12 @@ let package = Package(
         // Tokenizers, GLUE/JSONL readers, the tokenized HDF5 dataset, sampling and batching.
         .target(name: "DataPipeline", dependencies: ["HDF5Kit", "TensorCore"], swiftSettings: fast),
 
+        // Config, optimizer, schedules, trainer loop, metrics, checkpoints, logs.
+        .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline"], swiftSettings: fast),
+
         .executableTarget(
             name: "dcft",
-            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline",
+            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Train",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
         // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
@@ -53,8 +56,9 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train"], exclude: ["Fixtures"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
