@@ -39,15 +39,17 @@ let package = Package(
         // Swift layer over HDF5: files, groups, typed datasets, hyperslabs, attributes, errors.
         .target(name: "HDF5Kit", dependencies: ["CHDF5"], swiftSettings: fast),
 
+        // Encoders (BERT, RoBERTa), DCFT and LoRA adapters, heads, safetensors, merge/export.
+        .target(name: "Model", dependencies: ["TensorCore"], swiftSettings: fast),
         // Tokenizers, GLUE/JSONL readers, the tokenized HDF5 dataset, sampling and batching.
         .target(name: "DataPipeline", dependencies: ["HDF5Kit", "TensorCore"], swiftSettings: fast),
 
         // Config, optimizer, schedules, trainer loop, metrics, checkpoints, logs.
-        .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline"], swiftSettings: fast),
+        .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model"], swiftSettings: fast),
 
         .executableTarget(
             name: "dcft",
-            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Train",
+            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Train",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
         // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainTests", dependencies: ["Train"], exclude: ["Fixtures"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
                     exclude: ["Fixtures"]),

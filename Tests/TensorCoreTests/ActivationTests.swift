@@ -65,3 +65,34 @@ struct ActivationTests {
         expectClose(dx, numericGradient(x) { weightedSum(f($0), g) }, rtol: 1e-6, atol: 1e-9)
     }
 }
+
+@Suite("Tanh and Buffer")
+struct TanhBufferTests {
+    @Test("tanh forward at hand values; backward matches finite differences")
+    func tanh() {
+        var y = [Double](repeating: 0, count: 3)
+        Tanh.forward(x: [0, 1, -2], y: &y, count: 3)
+        expectClose(y, [0, 0.7615941559557649, -0.9640275800758169], rtol: 1e-15)
+        let x = randomArray(20, seed: 40, scale: 3), g = randomArray(20, seed: 41)
+        var yy = [Double](repeating: 0, count: 20)
+        Tanh.forward(x: x, y: &yy, count: 20)
+        var dx = [Double](repeating: 0, count: 20)
+        Tanh.backward(y: yy, dy: g, dx: &dx, count: 20)
+        expectClose(dx, numericGradient(x) { x in
+            var o = [Double](repeating: 0, count: 20); Tanh.forward(x: x, y: &o, count: 20); return weightedSum(o, g)
+        }, rtol: 1e-7, atol: 1e-10)
+    }
+
+    @Test("Buffer is zeroed, grows without shrinking, and zero() clears it")
+    func buffer() {
+        let b = Buffer<Float>(count: 4)
+        #expect(b.array == [0, 0, 0, 0])
+        b[2] = 5
+        b.ensureCapacity(2)
+        #expect(b.count == 4 && b[2] == 5)
+        b.ensureCapacity(8)
+        #expect(b.count == 8 && b.array.allSatisfy { $0 == 0 })
+        b[7] = 1; b.zero()
+        #expect(b[7] == 0)
+    }
+}

@@ -1,0 +1,179 @@
+import TensorCore
+
+/// Hyperparameters of DCFT adapters (DESIGN.md §2).
+public struct DCFTOptions: Sendable, Equatable, Codable {
+    /// Kernel size `d` of the transposed convolution (and of `C`, `d × d`).
+    public var kernel: Int = 8
+    /// Stride `s` (default `d`: no overlap). `s < d` overlaps kernels (paper Table 5).
+    public var stride: Int? = nil
+    /// `α` in `scale = α / (r + 1e-5)`.
+    public var alpha: Float = 32
+    /// `r` in the scale (the reference code uses 8).
+    public var r: Float = 8
+    /// Standard deviation of the N(0, σ²) init of A, B and C.
+    public var initStd: Float = 0.02
+
+    public init(kernel: Int = 8, stride: Int? = nil, alpha: Float = 32, r: Float = 8, initStd: Float = 0.02) {
+        self.kernel = kernel; self.stride = stride; self.alpha = alpha; self.r = r; self.initStd = initStd
+    }
+
+    /// `α / (r + 1e-5)`, exactly as the reference code computes it.
+    public var scale: Float { alpha / (r + 1e-5) }
+    public var effectiveStride: Int { stride ?? kernel }
+
+    /// Length of the subspace vector for a dimension of size `n`: `(n − d)/s + 1`.
+    public func subspaceLength(_ n: Int) -> Int { (n - kernel) / effectiveStride + 1 }
+
+    /// Why a `inFeatures × outFeatures` layer cannot take this kernel/stride, or nil if it can.
+    public func incompatibility(inFeatures: Int, outFeatures: Int) -> String? {
+        let d = kernel, s = effectiveStride
+        if d < 1 || s < 1 || s > d { return "kernel \(d) and stride \(s) must satisfy 1 ≤ stride ≤ kernel" }
+        for n in [inFeatures, outFeatures] where n < d || (n - d) % s != 0 {
+            return "size \(n) is not covered exactly by kernel \(d) with stride \(s) ((\(n) − \(d)) must be a multiple of \(s))"
+        }
+        return nil
+    }
+}
+
+/// One DCFT adapter on a linear layer `W0: [out × in]` (DESIGN.md §2):
+/// `y += scale · x·M`, `M[s·i+p, s·j+q] += A[i]·B[j]·C[p,q]`, `M ∈ R^(in × out)`.
+///
+/// `M` is never built while training. With `u = ` the kernel-strided sum of `x` weighted by A,
+/// the adapter costs O(n·(in + out + d²)) instead of O(n·in·out):
+///
+///     u[n,p] = Σ_i A[i]·x[n, s·i+p]          [n × d]
+///     v[n,q] = Σ_p u[n,p]·C[p,q]             [n × d]
+///     y[n, s·j+q] += scale · B[j]·v[n,q]     [n × out]
+public struct DCFTAdapter: Sendable {
+    public let a: ParamRef, b: ParamRef, c: ParamRef
+    public let inFeatures: Int, outFeatures: Int
+    public let kernel: Int, stride: Int
+    public let scale: Float
+    /// `(in − d)/s + 1` and `(out − d)/s + 1`.
+    public var nIn: Int { (inFeatures - kernel) / stride + 1 }
+    public var nOut: Int { (outFeatures - kernel) / stride + 1 }
+
+    /// Registers `prefix.dcft_A [nIn]`, `prefix.dcft_B [nOut]`, `prefix.dcft_C [d × d]` as trainable.
+    public init(store: ParameterStore, prefix: String, inFeatures: Int, outFeatures: Int, options: DCFTOptions) {
+        precondition(options.incompatibility(inFeatures: inFeatures, outFeatures: outFeatures) == nil,
+                     "\(prefix): \(options.incompatibility(inFeatures: inFeatures, outFeatures: outFeatures)!)")
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        kernel = options.kernel; stride = options.effectiveStride; scale = options.scale
+        a = store.register(prefix + ".dcft_A", shape: [options.subspaceLength(inFeatures)], trainable: true)
+        b = store.register(prefix + ".dcft_B", shape: [options.subspaceLength(outFeatures)], trainable: true)
+        c = store.register(prefix + ".dcft_C", shape: [options.kernel, options.kernel], trainable: true)
+    }
+
+    /// Trainable scalars: `nIn + nOut + d²`.
+    public var parameterCount: Int { nIn + nOut + kernel * kernel }
+
+    /// Adds the adapter term to `y` and saves `u`, `v` (`[rows × d]` each) for backward.
+    public func forward(store: ParameterStore, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                        u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int) {
+        let A = store.values(a), B = store.values(b), C = store.values(c)
+        let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
+        Parallel.forRanges(rows, grain: 64) { range in
+            for n in range {
+                let xr = x + n * inF, ur = u + n * d, vr = v + n * d, yr = y + n * outF
+                for p in 0..<d { ur[p] = 0 }
+                for i in 0..<nIn {
+                    let ai = A[i], xi = xr + s * i
+                    for p in 0..<d { ur[p] += ai * xi[p] }
+                }
+                for q in 0..<d { vr[q] = 0 }
+                for p in 0..<d {
+                    let up = ur[p], cp = C + p * d
+                    for q in 0..<d { vr[q] += up * cp[q] }
+                }
+                for j in 0..<nOut {
+                    let bj = scale * B[j], yj = yr + s * j
+                    for q in 0..<d { yj[q] += bj * vr[q] }
+                }
+            }
+        }
+    }
+
+    /// Backward of `forward` given `dy [rows × out]`, accumulating `dx` (when non-nil) and the
+    /// gradients of A, B and C. `work` needs `2 · rows · d` floats (dv and du).
+    ///
+    ///     dv[n,q] = scale · Σ_j B[j]·dy[n, s·j+q]     dB[j] += scale · Σ_n Σ_q dy[n, s·j+q]·v[n,q]
+    ///     du[n,p] = Σ_q dv[n,q]·C[p,q]                dC[p,q] += Σ_n u[n,p]·dv[n,q]
+    ///     dx[n, s·i+p] += A[i]·du[n,p]                dA[i] += Σ_n Σ_p x[n, s·i+p]·du[n,p]
+    ///
+    /// Parameter gradients are reduced over rows in a fixed order (deterministic).
+    public func backward(store: ParameterStore, x: UnsafePointer<Float>, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
+                         work: UnsafeMutablePointer<Float>) {
+        let A = store.values(a), B = store.values(b), C = store.values(c)
+        guard let dA = store.gradient(a), let dB = store.gradient(b), let dC = store.gradient(c) else { return }
+        let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
+        let dv = work, du = work + rows * d
+        // Row-local parts in parallel.
+        Parallel.forRanges(rows, grain: 64) { range in
+            for n in range {
+                let dyr = dy + n * outF, dvr = dv + n * d, dur = du + n * d
+                for q in 0..<d { dvr[q] = 0 }
+                for j in 0..<nOut {
+                    let bj = scale * B[j], dyj = dyr + s * j
+                    for q in 0..<d { dvr[q] += bj * dyj[q] }
+                }
+                for p in 0..<d {
+                    let cp = C + p * d
+                    var acc: Float = 0
+                    for q in 0..<d { acc += dvr[q] * cp[q] }
+                    dur[p] = acc
+                }
+                if let dx {
+                    let dxr = dx + n * inF
+                    for i in 0..<nIn {
+                        let ai = A[i], dxi = dxr + s * i
+                        for p in 0..<d { dxi[p] += ai * dur[p] }
+                    }
+                }
+            }
+        }
+        // Parameter gradients: serial over rows, fixed order.
+        for n in 0..<rows {
+            let dyr = dy + n * outF, vr = v + n * d, ur = u + n * d, dvr = dv + n * d, dur = du + n * d, xr = x + n * inF
+            for j in 0..<nOut {
+                let dyj = dyr + s * j
+                var acc: Float = 0
+                for q in 0..<d { acc += dyj[q] * vr[q] }
+                dB[j] += scale * acc
+            }
+            for p in 0..<d {
+                let up = ur[p], dcp = dC + p * d
+                for q in 0..<d { dcp[q] += up * dvr[q] }
+            }
+            for i in 0..<nIn {
+                let xi = xr + s * i
+                var acc: Float = 0
+                for p in 0..<d { acc += xi[p] * dur[p] }
+                dA[i] += acc
+            }
+        }
+    }
+
+    /// The full increment `M [in × out]` (for merging, export and tests only).
+    public func materialize(store: ParameterStore) -> [Float] {
+        let A = store.values(a), B = store.values(b), C = store.values(c)
+        var m = [Float](repeating: 0, count: inFeatures * outFeatures)
+        for i in 0..<nIn { for j in 0..<nOut { for p in 0..<kernel { for q in 0..<kernel {
+            m[(stride * i + p) * outFeatures + stride * j + q] += A[i] * B[j] * C[p * kernel + q]
+        } } } }
+        return m
+    }
+
+    /// Adds `scale · Mᵀ` to a weight `W [out × in]` (the merge of DESIGN.md §4).
+    public func merge(store: ParameterStore, into w: UnsafeMutablePointer<Float>) {
+        let m = materialize(store: store)
+        for o in 0..<outFeatures { for r in 0..<inFeatures { w[o * inFeatures + r] += scale * m[r * outFeatures + o] } }
+    }
+
+    /// N(0, σ²) init of A, B and C from `rng` (A, then B, then C).
+    public func initialize(store: ParameterStore, std: Float, rng: inout SeededRNG) {
+        for ref in [a, b, c] {
+            rng.fillNormal(UnsafeMutableBufferPointer(start: store.values(ref), count: ref.count), std: std)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import TensorCore
+
+/// Scratch buffers for one block's backward pass, shared by every layer of an encoder
+/// (layers run backward one after the other). Sized for the largest batch seen.
+final class BackwardScratch {
+    // [rows × h]
+    let ds2 = Buffer<Float>(count: 0), dh1 = Buffer<Float>(count: 0), dfo = Buffer<Float>(count: 0)
+    let ds1 = Buffer<Float>(count: 0), dao = Buffer<Float>(count: 0), dctx = Buffer<Float>(count: 0)
+    let dq = Buffer<Float>(count: 0), dk = Buffer<Float>(count: 0), dv = Buffer<Float>(count: 0)
+    // [rows × f]
+    let dgelu = Buffer<Float>(count: 0), dpre = Buffer<Float>(count: 0)
+    // [B·H·L·L]
+    let dpd = Buffer<Float>(count: 0), dp = Buffer<Float>(count: 0), draw = Buffer<Float>(count: 0)
+
+    func ensure(rows: Int, h: Int, f: Int, p: Int) {
+        for b in [ds2, dh1, dfo, ds1, dao, dctx, dq, dk, dv] { b.ensureCapacity(rows * h) }
+        for b in [dgelu, dpre] { b.ensureCapacity(rows * f) }
+        for b in [dpd, dp, draw] { b.ensureCapacity(p) }
+    }
+}
+
+extension EncoderLayer {
+    /// Backward of `forward` for `dOut [rows × h]` (the gradient of the block's output).
+    /// Writes the gradient of the block's input into `dX` (overwritten) unless nil, and
+    /// accumulates gradients of trainable tensors only: adapters always, W/b/LN in full
+    /// fine-tuning. Frozen weights cost one gemm (`dx = dy·W`), never a `dW`.
+    func backward(store: ParameterStore, x: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dX: UnsafeMutablePointer<Float>?,
+                  batch B: Int, length L: Int, training: Bool, scratch s: BackwardScratch) {
+        let h = config.hiddenSize, f = config.intermediateSize, H = config.numHeads, dh = config.headSize
+        let rows = B * L, n = rows * h, pSize = B * H * L * L
+        s.ensure(rows: rows, h: h, f: f, p: pSize)
+        let attnDrop = training && config.attentionDropout > 0
+        let hidDrop = training && config.hiddenDropout > 0
+        let pHid = config.hiddenDropout
+
+        // out = LN2(sum2): ds2.
+        s.ds2.pointer.update(repeating: 0, count: n)
+        LayerNorm.backward(x: sum2.pointer, gamma: store.values(ln2Weight), mean: mean2.pointer, rstd: rstd2.pointer,
+                           dy: dOut, dx: s.ds2.pointer, dGamma: store.gradient(ln2Weight), dBeta: store.gradient(ln2Bias),
+                           rows: rows, cols: h)
+        // sum2 = dropout(fo) + h1.
+        s.dh1.pointer.update(from: s.ds2.pointer, count: n)
+        var dfo = s.ds2.pointer
+        if hidDrop {
+            s.dfo.pointer.update(repeating: 0, count: n)
+            Dropout.backward(dy: s.ds2.pointer, keep: Self.bytes(keep2), dx: s.dfo.pointer, count: n, p: pHid)
+            dfo = s.dfo.pointer
+        }
+        // fo = output(gelu(pre)); pre = intermediate(h1).
+        s.dgelu.pointer.update(repeating: 0, count: rows * f)
+        output.backward(store: store, x: gelu.pointer, dy: dfo, dx: s.dgelu.pointer, rows: rows, training: training)
+        s.dpre.pointer.update(repeating: 0, count: rows * f)
+        GELU.backward(x: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rows * f)
+        intermediate.backward(store: store, x: h1.pointer, dy: s.dpre.pointer, dx: s.dh1.pointer, rows: rows, training: training)
+
+        // h1 = LN1(sum1); sum1 = dropout(ao) + x.
+        s.ds1.pointer.update(repeating: 0, count: n)
+        LayerNorm.backward(x: sum1.pointer, gamma: store.values(ln1Weight), mean: mean1.pointer, rstd: rstd1.pointer,
+                           dy: s.dh1.pointer, dx: s.ds1.pointer, dGamma: store.gradient(ln1Weight), dBeta: store.gradient(ln1Bias),
+                           rows: rows, cols: h)
+        if let dX { dX.update(from: s.ds1.pointer, count: n) }
+        var dao = s.ds1.pointer
+        if hidDrop {
+            s.dao.pointer.update(repeating: 0, count: n)
+            Dropout.backward(dy: s.ds1.pointer, keep: Self.bytes(keep1), dx: s.dao.pointer, count: n, p: pHid)
+            dao = s.dao.pointer
+        }
+        s.dctx.pointer.update(repeating: 0, count: n)
+        attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rows, training: training)
+
+        // ctx = P'·v per (b, head): dP' = dctx·vᵀ, dv = P'ᵀ·dctx.
+        let pUsed = attnDrop ? probsDropped.pointer : probs.pointer
+        for b in 0..<B {
+            let off = b * L * h, poff = b * H * L * L
+            Matmul.gemmStridedBatched(transB: true, m: L, n: L, k: dh, a: s.dctx.pointer + off, lda: h, strideA: dh,
+                                      b: v.pointer + off, ldb: h, strideB: dh, c: s.dpd.pointer + poff, ldc: L, strideC: L * L, batch: H)
+            Matmul.gemmStridedBatched(transA: true, m: L, n: dh, k: L, a: pUsed + poff, lda: L, strideA: L * L,
+                                      b: s.dctx.pointer + off, ldb: h, strideB: dh, c: s.dv.pointer + off, ldc: h, strideC: dh, batch: H)
+        }
+        var dP = s.dpd.pointer
+        if attnDrop {
+            s.dp.pointer.update(repeating: 0, count: pSize)
+            Dropout.backward(dy: s.dpd.pointer, keep: Self.bytes(probsKeep), dx: s.dp.pointer, count: pSize, p: config.attentionDropout)
+            dP = s.dp.pointer
+        }
+        s.draw.pointer.update(repeating: 0, count: pSize)
+        MaskedSoftmax.backward(y: probs.pointer, dy: dP, dx: s.draw.pointer, rows: B * H * L, cols: L, scale: 1 / Float(dh).squareRoot())
+        // raw = q·kᵀ: dq = draw·k, dk = drawᵀ·q.
+        for b in 0..<B {
+            let off = b * L * h, poff = b * H * L * L
+            Matmul.gemmStridedBatched(m: L, n: dh, k: L, a: s.draw.pointer + poff, lda: L, strideA: L * L,
+                                      b: k.pointer + off, ldb: h, strideB: dh, c: s.dq.pointer + off, ldc: h, strideC: dh, batch: H)
+            Matmul.gemmStridedBatched(transA: true, m: L, n: dh, k: L, a: s.draw.pointer + poff, lda: L, strideA: L * L,
+                                      b: q.pointer + off, ldb: h, strideB: dh, c: s.dk.pointer + off, ldc: h, strideC: dh, batch: H)
+        }
+        query.backward(store: store, x: x, dy: s.dq.pointer, dx: dX, rows: rows, training: training)
+        key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training)
+        value.backward(store: store, x: x, dy: s.dv.pointer, dx: dX, rows: rows, training: training)
+    }
+}

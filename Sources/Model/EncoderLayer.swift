@@ -1,0 +1,122 @@
+import TensorCore
+
+/// One post-LN transformer block (BERT/RoBERTa):
+///
+///     q,k,v = x·Wqᵀ+bq, …                       [rows × h]
+///     P     = softmax(q·kᵀ/√dh + mask)          [B × H × L × L], per (batch, head)
+///     ctx   = dropout(P)·v                      [rows × h]
+///     h1    = LN1(dropout(ctx·Woᵀ+bo) + x)      [rows × h]
+///     g     = gelu(h1·Wiᵀ+bi)                   [rows × f]
+///     out   = LN2(dropout(g·Wfᵀ+bf) + h1)       [rows × h]
+///
+/// Heads are addressed in place inside `[rows × h]` (leading dimension h), so no transposes
+/// are needed: one strided-batched gemm per batch row over its H heads.
+public final class EncoderLayer {
+    public let query, key, value, attentionOutput, intermediate, output: AdaptedLinear
+    public let ln1Weight, ln1Bias, ln2Weight, ln2Bias: ParamRef
+    let config: EncoderConfig
+
+    // Saved activations (sized for the largest batch seen).
+    let q = Buffer<Float>(count: 0), k = Buffer<Float>(count: 0), v = Buffer<Float>(count: 0)   // [rows × h]
+    let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L]
+    let probsDropped = Buffer<Float>(count: 0) // dropout(P), only with attention dropout
+    let probsKeep = Buffer<Float>(count: 0)    // its mask (bytes)
+    let context = Buffer<Float>(count: 0)      // [rows × h]
+    let sum1 = Buffer<Float>(count: 0), h1 = Buffer<Float>(count: 0)   // [rows × h]
+    let mean1 = Buffer<Float>(count: 0), rstd1 = Buffer<Float>(count: 0) // [rows]
+    let keep1 = Buffer<Float>(count: 0), keep2 = Buffer<Float>(count: 0) // hidden dropout masks (bytes)
+    let preGelu = Buffer<Float>(count: 0), gelu = Buffer<Float>(count: 0) // [rows × f]
+    let sum2 = Buffer<Float>(count: 0)         // [rows × h]
+    let mean2 = Buffer<Float>(count: 0), rstd2 = Buffer<Float>(count: 0)
+    /// The block's output `[rows × h]`.
+    public let out = Buffer<Float>(count: 0)
+
+    init(store: ParameterStore, prefix: String, config: EncoderConfig, trainable: Bool) {
+        self.config = config
+        let h = config.hiddenSize, f = config.intermediateSize
+        func lin(_ n: String, _ i: Int, _ o: Int) -> AdaptedLinear {
+            AdaptedLinear(store: store, name: prefix + n, inFeatures: i, outFeatures: o, trainable: trainable)
+        }
+        query = lin("attention.self.query", h, h)
+        key = lin("attention.self.key", h, h)
+        value = lin("attention.self.value", h, h)
+        attentionOutput = lin("attention.output.dense", h, h)
+        ln1Weight = store.register(prefix + "attention.output.LayerNorm.weight", shape: [h], trainable: trainable)
+        ln1Bias = store.register(prefix + "attention.output.LayerNorm.bias", shape: [h], trainable: trainable)
+        intermediate = lin("intermediate.dense", h, f)
+        output = lin("output.dense", f, h)
+        ln2Weight = store.register(prefix + "output.LayerNorm.weight", shape: [h], trainable: trainable)
+        ln2Bias = store.register(prefix + "output.LayerNorm.bias", shape: [h], trainable: trainable)
+    }
+
+    /// The six adaptable linears by their module name.
+    public var linears: [(String, AdaptedLinear)] {
+        [("query", query), ("key", key), ("value", value), ("attention_output", attentionOutput),
+         ("intermediate", intermediate), ("output", output)]
+    }
+
+    static func bytes(_ b: Buffer<Float>) -> UnsafeMutablePointer<UInt8> {
+        UnsafeMutableRawPointer(b.pointer).assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// Runs the block on `x [B·L × h]` with the additive key mask `[B × L]`.
+    func forward(store: ParameterStore, x: UnsafePointer<Float>, mask: UnsafePointer<Float>, batch B: Int, length L: Int,
+                 training: Bool, rng: inout SeededRNG) {
+        let h = config.hiddenSize, f = config.intermediateSize, H = config.numHeads, dh = config.headSize
+        let rows = B * L, pSize = B * H * L * L
+        for buf in [q, k, v, context, sum1, h1, sum2, out] { buf.ensureCapacity(rows * h) }
+        for buf in [mean1, rstd1, mean2, rstd2] { buf.ensureCapacity(rows) }
+        for buf in [preGelu, gelu] { buf.ensureCapacity(rows * f) }
+        probs.ensureCapacity(pSize)
+        let attnDrop = training && config.attentionDropout > 0
+        let hidDrop = training && config.hiddenDropout > 0
+
+        query.forward(store: store, x: x, y: q.pointer, rows: rows, training: training, rng: &rng)
+        key.forward(store: store, x: x, y: k.pointer, rows: rows, training: training, rng: &rng)
+        value.forward(store: store, x: x, y: v.pointer, rows: rows, training: training, rng: &rng)
+
+        // Scores per (b, head): q_bh·k_bhᵀ, then scaled masked softmax.
+        for b in 0..<B {
+            let off = b * L * h
+            Matmul.gemmStridedBatched(transB: true, m: L, n: L, k: dh,
+                                      a: q.pointer + off, lda: h, strideA: dh, b: k.pointer + off, ldb: h, strideB: dh,
+                                      c: probs.pointer + b * H * L * L, ldc: L, strideC: L * L, batch: H)
+        }
+        MaskedSoftmax.forward(x: probs.pointer, mask: mask, y: probs.pointer, rows: B * H * L, cols: L,
+                              rowsPerMask: H * L, scale: 1 / Float(dh).squareRoot())
+        var pUsed = probs.pointer
+        if attnDrop {
+            probsDropped.ensureCapacity(pSize)
+            probsKeep.ensureCapacity((pSize + 3) / 4)
+            Dropout.forward(x: probs.pointer, y: probsDropped.pointer, keep: Self.bytes(probsKeep), count: pSize,
+                            p: config.attentionDropout, rng: &rng)
+            pUsed = probsDropped.pointer
+        }
+        for b in 0..<B {
+            let off = b * L * h
+            Matmul.gemmStridedBatched(m: L, n: dh, k: L, a: pUsed + b * H * L * L, lda: L, strideA: L * L,
+                                      b: v.pointer + off, ldb: h, strideB: dh,
+                                      c: context.pointer + off, ldc: h, strideC: dh, batch: H)
+        }
+
+        attentionOutput.forward(store: store, x: context.pointer, y: sum1.pointer, rows: rows, training: training, rng: &rng)
+        if hidDrop {
+            keep1.ensureCapacity((rows * h + 3) / 4)
+            Dropout.forward(x: sum1.pointer, y: sum1.pointer, keep: Self.bytes(keep1), count: rows * h, p: config.hiddenDropout, rng: &rng)
+        }
+        for i in 0..<rows * h { sum1.pointer[i] += x[i] }
+        LayerNorm.forward(x: sum1.pointer, gamma: store.values(ln1Weight), beta: store.values(ln1Bias), y: h1.pointer,
+                          mean: mean1.pointer, rstd: rstd1.pointer, rows: rows, cols: h, eps: config.layerNormEps)
+
+        intermediate.forward(store: store, x: h1.pointer, y: preGelu.pointer, rows: rows, training: training, rng: &rng)
+        GELU.forward(x: preGelu.pointer, y: gelu.pointer, count: rows * f)
+        output.forward(store: store, x: gelu.pointer, y: sum2.pointer, rows: rows, training: training, rng: &rng)
+        if hidDrop {
+            keep2.ensureCapacity((rows * h + 3) / 4)
+            Dropout.forward(x: sum2.pointer, y: sum2.pointer, keep: Self.bytes(keep2), count: rows * h, p: config.hiddenDropout, rng: &rng)
+        }
+        for i in 0..<rows * h { sum2.pointer[i] += h1.pointer[i] }
+        LayerNorm.forward(x: sum2.pointer, gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
+                          mean: mean2.pointer, rstd: rstd2.pointer, rows: rows, cols: h, eps: config.layerNormEps)
+    }
+}

@@ -1,0 +1,130 @@
+import TensorCore
+
+/// A BERT or RoBERTa encoder with adapters and a classification/regression head, trained
+/// with a hand-written forward and backward pass.
+///
+/// All parameters live in one `ParameterStore`: frozen encoder weights in `store.frozen`, and
+/// the trainable tensors (adapters + head, or everything in full fine-tuning) contiguous in
+/// `store.trainable` with gradients in `store.gradients`.
+public final class SequenceClassifier {
+    public let config: EncoderConfig
+    public let options: ModelOptions
+    public let store = ParameterStore()
+    public let embeddings: Embeddings
+    public let layers: [EncoderLayer]
+    public let head: ClassificationHead
+    /// "bert." or "roberta." — the prefix of encoder tensor names.
+    public let prefix: String
+
+    let maskBuffer = Buffer<Float>(count: 0)
+    let gradA = Buffer<Float>(count: 0), gradB = Buffer<Float>(count: 0)
+    let scratch = BackwardScratch()
+    let dLogitsBuffer = Buffer<Float>(count: 0), probsBuffer = Buffer<Float>(count: 0)
+    var lastInputIDs: [Int32] = [], lastTokenTypes: [Int32] = []
+    /// Names filled by the last `load` (kept by `initializeTrainable`).
+    var initialised = Set<String>()
+    var lastBatch = 0, lastLength = 0, lastTraining = false
+
+    /// Builds the model and registers every tensor (values are zero until `load` / `initialize`).
+    public init(config: EncoderConfig, options: ModelOptions) throws {
+        var cfg = config
+        if let p = options.hiddenDropout { cfg.hiddenDropout = p }
+        if let p = options.attentionDropout { cfg.attentionDropout = p }
+        self.config = cfg
+        self.options = options
+        prefix = cfg.architecture == .bert ? "bert." : "roberta."
+        let full = options.fullFineTuning
+        let unknown = options.targetModules.filter { !ModelOptions.allModules.contains($0) }
+        guard unknown.isEmpty else {
+            throw ConfigError(file: "model options", problem: "unknown target module(s) \(unknown); valid: \(ModelOptions.allModules.joined(separator: ", "))")
+        }
+        if case .dcft(let d) = options.adapter {
+            for (i, o) in [(cfg.hiddenSize, cfg.hiddenSize), (cfg.hiddenSize, cfg.intermediateSize)] {
+                if let why = d.incompatibility(inFeatures: i, outFeatures: o) { throw ConfigError(file: "model options", problem: "DCFT: \(why)") }
+            }
+        }
+        let store = self.store, pre = prefix
+        embeddings = Embeddings(store: store, prefix: pre, config: cfg, trainable: full)
+        layers = (0..<cfg.numLayers).map { EncoderLayer(store: store, prefix: "\(pre)encoder.layer.\($0).", config: cfg, trainable: full) }
+        for layer in layers {
+            for (name, lin) in layer.linears where options.targetModules.contains(name) {
+                switch options.adapter {
+                case .none: break
+                case .dcft(let o): lin.attachDCFT(store: store, options: o)
+                case .lora(let o): lin.attachLoRA(store: store, options: o)
+                }
+            }
+        }
+        head = ClassificationHead(store: store, config: cfg, numLabels: options.numLabels,
+                                  dropout: options.classifierDropout ?? cfg.classifierDropout ?? cfg.hiddenDropout,
+                                  trainDense: options.trainPooler || full)
+        store.allocate()
+    }
+
+    /// Every DCFT adapter, layer by layer, module by module.
+    public var dcftAdapters: [DCFTAdapter] {
+        layers.flatMap { $0.linears.compactMap { if case .dcft(let a) = $0.1.adapter { return a } else { return nil } } }
+    }
+
+    /// Every LoRA adapter.
+    public var loraAdapters: [LoRAAdapter] {
+        layers.flatMap { $0.linears.compactMap { if case .lora(let a) = $0.1.adapter { return a } else { return nil } } }
+    }
+
+    /// Index of the lowest layer holding a trainable tensor (layers below need no backward),
+    /// or `layers.count` when only the head trains.
+    var lowestTrainableLayer: Int {
+        if options.fullFineTuning { return 0 }
+        for (i, l) in layers.enumerated() where l.linears.contains(where: { if case .none = $0.1.adapter { return false } else { return true } }) {
+            return i
+        }
+        return layers.count
+    }
+
+    /// Runs the model on a padded `[batch × length]` batch; returns a pointer to the logits
+    /// `[batch × numLabels]` (valid until the next forward). `attentionMask` is 1 for real
+    /// tokens and 0 for padding. Dropout is active only when `training`.
+    @discardableResult
+    public func forward(inputIDs: [Int32], tokenTypeIDs: [Int32], attentionMask: [Float], batch: Int, length: Int,
+                        training: Bool, rng: inout SeededRNG) throws -> UnsafeMutablePointer<Float> {
+        precondition(inputIDs.count == batch * length && tokenTypeIDs.count == batch * length && attentionMask.count == batch * length,
+                     "batch arrays must hold batch × length entries")
+        maskBuffer.ensureCapacity(batch * length)
+        for i in 0..<batch * length { maskBuffer.pointer[i] = attentionMask[i] > 0 ? 0 : -Float.greatestFiniteMagnitude }
+        try embeddings.forward(store: store, inputIDs: inputIDs, tokenTypeIDs: tokenTypeIDs, batch: batch, length: length,
+                               training: training, rng: &rng)
+        var x = UnsafePointer(embeddings.output.pointer)
+        for layer in layers {
+            layer.forward(store: store, x: x, mask: maskBuffer.pointer, batch: batch, length: length, training: training, rng: &rng)
+            x = UnsafePointer(layer.out.pointer)
+        }
+        head.forward(store: store, hiddenStates: x, batch: batch, length: length, training: training, rng: &rng)
+        lastInputIDs = inputIDs; lastTokenTypes = tokenTypeIDs
+        lastBatch = batch; lastLength = length; lastTraining = training
+        return head.logits.pointer
+    }
+
+    /// Backward of the last `forward` from `dLogits [batch × numLabels]`, accumulating into
+    /// `store.gradients` (zero them between optimizer steps). Layers below the lowest
+    /// trainable tensor are skipped entirely.
+    public func backward(dLogits: UnsafePointer<Float>) {
+        let B = lastBatch, L = lastLength, rows = B * L, h = config.hiddenSize
+        let lowest = lowestTrainableLayer
+        let needHidden = lowest < layers.count || options.fullFineTuning
+        gradA.ensureCapacity(rows * h); gradB.ensureCapacity(rows * h)
+        head.backward(store: store, dLogits: dLogits, dHidden: needHidden ? gradA.pointer : nil, batch: B, length: L, training: lastTraining)
+        guard needHidden else { return }
+        var dOut = gradA, dIn = gradB
+        for i in stride(from: layers.count - 1, through: lowest, by: -1) {
+            let x = i == 0 ? embeddings.output.pointer : layers[i - 1].out.pointer
+            let needDX = i > lowest || options.fullFineTuning
+            layers[i].backward(store: store, x: x, dOut: dOut.pointer, dX: needDX ? dIn.pointer : nil,
+                               batch: B, length: L, training: lastTraining, scratch: scratch)
+            swap(&dOut, &dIn)
+        }
+        if options.fullFineTuning {
+            embeddings.backward(store: store, inputIDs: lastInputIDs, tokenTypeIDs: lastTokenTypes, dOut: dOut.pointer,
+                                rows: rows, training: lastTraining, scratch: dIn.pointer)
+        }
+    }
+}

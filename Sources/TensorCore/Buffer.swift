@@ -1,0 +1,43 @@
+/// A fixed-address, manually allocated array of scalars for model parameters, gradients
+/// and activations: its pointer is stable for its lifetime (no copy-on-write, no
+/// exclusivity checks in hot loops). Zero-initialised; freed on deinit.
+public final class Buffer<Scalar: TensorScalar>: @unchecked Sendable {
+    /// Number of elements.
+    public private(set) var count: Int
+    /// Start of the storage (valid for `count` elements).
+    public private(set) var pointer: UnsafeMutablePointer<Scalar>
+
+    public init(count: Int) {
+        precondition(count >= 0, "negative buffer size")
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Grows the buffer to at least `count` elements (contents are discarded and zeroed).
+    /// Never shrinks: activations sized for the largest batch stay allocated.
+    public func ensureCapacity(_ newCount: Int) {
+        if newCount <= count { return }
+        pointer.deallocate()
+        pointer = .allocate(capacity: newCount)
+        pointer.initialize(repeating: 0, count: newCount)
+        count = newCount
+    }
+
+    /// Sets every element to zero.
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    /// The elements as a buffer pointer.
+    public var buffer: UnsafeMutableBufferPointer<Scalar> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+    /// A copy of the elements.
+    public var array: [Scalar] { Array(buffer) }
+
+    /// `self[i]`, bounds-checked in debug builds.
+    public subscript(i: Int) -> Scalar {
+        get { assert(i >= 0 && i < count); return pointer[i] }
+        set { assert(i >= 0 && i < count); pointer[i] = newValue }
+    }
+}

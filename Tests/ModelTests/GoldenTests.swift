@@ -1,0 +1,113 @@
+import Testing
+import Foundation
+import TensorCore
+@testable import Model
+import Train
+
+/// One case written by scripts/make_model_goldens.py (Hugging Face transformers + PEFT).
+struct Golden {
+    let json: [String: Any]
+    init(_ name: String) throws {
+        let url = ModelFixtures.root.appendingPathComponent("goldens/\(name).json")
+        json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+    func floats(_ key: String) -> [Float] { (json[key] as! [NSNumber]).map(\.floatValue) }
+    func ints(_ key: String) -> [Int32] { (json[key] as! [NSNumber]).map(\.int32Value) }
+    func int(_ key: String) -> Int { (json[key] as! NSNumber).intValue }
+    func double(_ key: String) -> Double { (json[key] as! NSNumber).doubleValue }
+    func string(_ key: String) -> String { json[key] as! String }
+    func tensors(_ key: String) -> [String: [Float]] {
+        (json[key] as! [String: [NSNumber]]).mapValues { $0.map(\.floatValue) }
+    }
+}
+
+enum ModelFixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+}
+
+/// `|a − b| ≤ atol + rtol·|b|`, with `atol` relative to the tensor's largest magnitude.
+func expectTensorClose(_ a: [Float], _ b: [Float], rtol: Float, atolScale: Float, _ what: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.count == b.count, "\(what): \(a.count) vs \(b.count) values", sourceLocation: sourceLocation)
+    let scale = b.map { abs($0) }.max() ?? 0
+    let atol = atolScale * max(scale, 1e-30)
+    for i in 0..<min(a.count, b.count) where !(abs(a[i] - b[i]) <= atol + rtol * abs(b[i])) {
+        Issue.record("\(what)[\(i)]: \(a[i]) vs \(b[i]) (max |golden| \(scale))", sourceLocation: sourceLocation)
+        return
+    }
+}
+
+/// Builds the golden's model from the committed tiny weights and sets its trainable tensors.
+func goldenModel(_ g: Golden) throws -> SequenceClassifier {
+    let dir = ModelFixtures.root.appendingPathComponent(g.string("weights")).path
+    let config = try EncoderConfig.load(file: dir + "/config.json")
+    var options = ModelOptions(numLabels: g.int("num_labels"), classifierDropout: 0, hiddenDropout: 0, attentionDropout: 0)
+    options.fullFineTuning = g.json["full"] as! Bool
+    switch g.string("adapter") {
+    case "dcft":
+        options.adapter = .dcft(DCFTOptions(kernel: g.int("kernel"), stride: g.int("stride"), alpha: Float(g.double("alpha")), r: 8))
+    case "lora":
+        options.adapter = .lora(LoRAOptions(rank: g.int("lora_rank"), alpha: Float(g.double("lora_alpha"))))
+    default:
+        options.adapter = .none
+    }
+    let model = try SequenceClassifier(config: config, options: options)
+    try model.load(from: try SafeTensorsFile(path: dir + "/model.safetensors"), sourceName: dir)
+    let init_ = g.tensors("init")
+    #expect(Set(init_.keys) == Set(model.store.trainableNames), "trainable layout differs from Hugging Face's")
+    for (name, values) in init_ where model.store.entry(name) != nil { model.store.set(name, values) }
+    return model
+}
+
+/// One training step as the trainer runs it: forward, task loss + γ·R, backward.
+func goldenStep(_ model: SequenceClassifier, _ g: Golden) throws -> (loss: Float, taskLoss: Float, logits: [Float]) {
+    let shape = g.json["batch"] as! [Int]
+    var rng = SeededRNG(seed: 0)
+    model.store.gradients.zero()
+    let logits = try model.forward(inputIDs: g.ints("input_ids").map { Int32($0) }, tokenTypeIDs: g.ints("token_type_ids"),
+                                   attentionMask: g.ints("attention_mask").map(Float.init),
+                                   batch: shape[0], length: shape[1], training: true, rng: &rng)
+    let out = Array(UnsafeBufferPointer(start: logits, count: shape[0] * g.int("num_labels")))
+    let (task, dLogits) = try model.loss(labels: g.floats("labels"))
+    let penalty = OrthogonalityPenalty(rawValue: g.string("penalty"))!
+        .apply(store: model.store, adapters: model.dcftAdapters, gamma: Float(g.double("gamma")))
+    model.backward(dLogits: dLogits)
+    return (task + penalty, task, out)
+}
+
+@Suite("Golden tests against Hugging Face transformers and PEFT", .serialized)
+struct GoldenTests {
+    static let cases = ["bert-dcft-d8", "bert-dcft-d2", "bert-dcft-d4-s2", "bert-lora-r4", "bert-head-only", "bert-full",
+                        "bert-regression-dcft-d8", "roberta-dcft-d8", "roberta-dcft-d2", "roberta-lora-r4"]
+
+    @Test("logits, loss and the gradient of every trainable tensor", arguments: cases)
+    func forwardBackward(name: String) throws {
+        let g = try Golden(name)
+        let model = try goldenModel(g)
+        let step = try goldenStep(model, g)
+        expectTensorClose(step.logits, g.floats("logits"), rtol: 1e-4, atolScale: 1e-5, "\(name) logits")
+        #expect(abs(step.taskLoss - Float(g.double("task_loss"))) <= 1e-5 * max(1, Float(g.double("task_loss"))), "\(name) task loss")
+        #expect(abs(step.loss - Float(g.double("loss"))) <= 1e-5 * max(1, Float(g.double("loss"))), "\(name) loss \(step.loss) vs \(g.double("loss"))")
+        for (tensor, want) in g.tensors("grads").sorted(by: { $0.key < $1.key }) {
+            guard let got = model.store.getGradient(tensor) else { Issue.record("\(tensor) has no gradient"); continue }
+            expectTensorClose(got, want, rtol: 1e-3, atolScale: 1e-4, "\(name) d\(tensor)")
+        }
+    }
+
+    @Test("the loss over three AdamW steps", arguments: cases)
+    func adamw(name: String) throws {
+        let g = try Golden(name)
+        let model = try goldenModel(g)
+        let cfg = g.json["adamw"] as! [String: Any]
+        let want = (cfg["losses"] as! [NSNumber]).map(\.floatValue)
+        let opt = AdamW(store: model.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+        var losses: [Float] = []
+        for _ in 0..<4 {
+            losses.append(try goldenStep(model, g).loss)
+            if losses.count < 4 {
+                opt.update(params: model.store.trainable.pointer, grads: model.store.gradients.pointer, lr: 5e-3)
+            }
+        }
+        expectTensorClose(losses, want, rtol: 1e-4, atolScale: 1e-6, "\(name) losses")
+    }
+}

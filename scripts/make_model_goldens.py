@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Golden outputs of Hugging Face transformers (+ PEFT) for dcft's model tests.
+
+For tiny random BERT and RoBERTa configs (BERT's hidden size 40 is not a multiple of 64) it
+writes, under Tests/ModelTests/Fixtures/:
+  tiny-bert/, tiny-roberta/     config.json + model.safetensors (random weights, from save_pretrained)
+  goldens/CASE.json             inputs, initial trainable tensors, logits, loss, the gradient of
+                                every trainable tensor, and the losses over three AdamW steps.
+
+DCFT is computed the way the paper's reference code computes it (DESIGN.md §2): the increment
+M = conv_transpose2d(Aᵀ·B, C, stride=s) is materialised and the layer returns
+base(x) + scale · x @ M, with scale = alpha / (r + 1e-5). LoRA comes from PEFT itself.
+All dropout is 0 so the outputs are deterministic.
+
+Regenerate (from the repository root):
+    pip install torch==2.13.0+cpu transformers peft safetensors   # CPU wheel
+    python3 scripts/make_model_goldens.py
+"""
+import json, pathlib, zlib
+import torch
+import torch.nn as nn
+import torch.nn.functional as Fn
+from transformers import BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "Tests/ModelTests/Fixtures"
+MODULES = ["attention.self.query", "attention.self.key", "attention.self.value",
+           "attention.output.dense", "intermediate.dense", "output.dense"]
+torch.set_default_dtype(torch.float32)
+
+
+class DCFTLinear(nn.Module):
+    """Reference-style DCFT: materialise M with conv_transpose2d, then x @ M."""
+
+    def __init__(self, base, d, s, alpha, r=8):
+        super().__init__()
+        self.base, self.d, self.s = base, d, s
+        n_in = (base.in_features - d) // s + 1
+        n_out = (base.out_features - d) // s + 1
+        self.dcft_A = nn.Parameter(torch.randn(n_in) * 0.02)
+        self.dcft_B = nn.Parameter(torch.randn(n_out) * 0.02)
+        self.dcft_C = nn.Parameter(torch.randn(d, d) * 0.02)
+        self.scale = alpha / (r + 1e-5)
+
+    def delta(self):
+        f = torch.outer(self.dcft_A, self.dcft_B)  # (in/d) x (out/d)
+        m = Fn.conv_transpose2d(f[None, None], self.dcft_C[None, None], stride=self.s)[0, 0]
+        assert m.shape == (self.base.in_features, self.base.out_features), m.shape
+        return m
+
+    def forward(self, x):
+        return self.base(x) + self.scale * (x @ self.delta())
+
+
+def tiny_bert(labels):
+    return BertConfig(vocab_size=99, hidden_size=40, num_hidden_layers=2, num_attention_heads=4,
+                      intermediate_size=72, max_position_embeddings=64, type_vocab_size=2,
+                      hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=labels,
+                      attn_implementation="eager")
+
+
+def tiny_roberta(labels):
+    return RobertaConfig(vocab_size=99, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=128, max_position_embeddings=66, type_vocab_size=1, pad_token_id=1,
+                         bos_token_id=0, eos_token_id=2, hidden_dropout_prob=0.0,
+                         attention_probs_dropout_prob=0.0, num_labels=labels, attn_implementation="eager")
+
+
+def batch(arch, B=3, lengths=(7, 4, 9), seed=1):
+    g = torch.Generator().manual_seed(seed)
+    L = max(lengths)
+    pad = 0 if arch == "bert" else 1
+    ids = torch.full((B, L), pad, dtype=torch.long)
+    types = torch.zeros((B, L), dtype=torch.long)
+    mask = torch.zeros((B, L), dtype=torch.long)
+    for b, n in enumerate(lengths):
+        ids[b, :n] = torch.randint(3, 99, (n,), generator=g)
+        mask[b, :n] = 1
+        if arch == "bert":
+            types[b, n // 2:n] = 1
+    return ids, types, mask
+
+
+def orth_penalty(model, kind):
+    vecs = [p for n, p in model.named_parameters() if n.endswith("dcft_A") or n.endswith("dcft_B")]
+    if not vecs:
+        return torch.zeros(())
+    e = torch.stack([(v * v).sum() - 1 for v in vecs])
+    return e.abs().mean() if kind == "reference" else (e * e).sum()
+
+
+def swift_name(n):
+    n = n.replace("base_model.model.", "").replace(".default", "").replace(".modules_to_save", "")
+    return n.replace(".base.", ".")
+
+
+def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalty="reference", full=False,
+         lora_r=4, lora_alpha=8.0):
+    torch.manual_seed(zlib.crc32(case.encode()))
+    cfg = tiny_bert(labels) if arch == "bert" else tiny_roberta(labels)
+    cls = BertForSequenceClassification if arch == "bert" else RobertaForSequenceClassification
+    model = cls(cfg).eval()
+    wdir = ROOT / f"tiny-{arch}{'-regression' if labels == 1 else ''}"
+    if not (wdir / "model.safetensors").exists():
+        model.save_pretrained(wdir, safe_serialization=True)
+    # Load the saved weights back so every case of this architecture shares them.
+    model = cls.from_pretrained(wdir, attn_implementation="eager").eval()
+    enc = model.bert if arch == "bert" else model.roberta
+    if adapter == "dcft":
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for layer in enc.encoder.layer:
+            for path in MODULES:
+                parent = layer
+                *head, last = path.split(".")
+                for h in head:
+                    parent = getattr(parent, h)
+                setattr(parent, last, DCFTLinear(getattr(parent, last), d, s or d, alpha))
+    elif adapter == "lora":
+        from peft import LoraConfig, get_peft_model
+        pattern = r".*\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
+        model = get_peft_model(model, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=0.0,
+                                                 target_modules=pattern, modules_to_save=None))
+        with torch.no_grad():  # non-zero B so A gets a gradient
+            for n, p in model.named_parameters():
+                if "lora_B" in n:
+                    p.normal_(0, 0.05)
+    elif adapter == "none" and not full:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    # The head trains in every PEFT mode (BERT: pooler + classifier; RoBERTa: classifier.*).
+    for n, p in model.named_parameters():
+        if "classifier" in n or "pooler" in n:
+            p.requires_grad_(True)
+    trainable = [(swift_name(n), p) for n, p in model.named_parameters() if p.requires_grad]
+
+    ids, types, mask = batch(arch)
+    if labels == 1:
+        y = torch.tensor([0.5, 3.25, 4.75])
+    else:
+        y = torch.tensor([1, 0, labels - 1])
+    init = {n: p.detach().clone() for n, p in trainable}
+
+    def loss_fn():
+        out = model(input_ids=ids, token_type_ids=types if arch == "bert" else None, attention_mask=mask, labels=y)
+        return out.logits, out.loss, out.loss + gamma * orth_penalty(model, penalty)
+
+    logits, task_loss, total = loss_fn()
+    total.backward()
+    grads = {n: p.grad.detach().clone() for n, p in trainable}
+    decay = [p for n, p in trainable if not (n.endswith("bias") or "LayerNorm" in n)]
+    no_decay = [p for n, p in trainable if n.endswith("bias") or "LayerNorm" in n]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=5e-3, betas=(0.9, 0.999), eps=1e-8)
+    losses = [total.item()]
+    for _ in range(3):
+        opt.step()
+        opt.zero_grad()
+        _, _, t = loss_fn()
+        t.backward()
+        losses.append(t.item())
+    merged = None
+    if adapter == "dcft":  # merged weights of one adapted layer, W0 + scale·Mᵀ
+        lin = enc.encoder.layer[0].attention.self.query
+        merged = [float("%.9g" % v) for v in (lin.base.weight + lin.scale * lin.delta().T).detach().flatten().tolist()]
+
+    def flat(t):  # 9 significant digits round-trip every float32 exactly
+        return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
+
+    golden = {
+        "case": case, "arch": arch, "weights": wdir.name, "num_labels": labels, "adapter": adapter, "full": full,
+        "kernel": d, "stride": s or d, "alpha": alpha, "r": 8, "gamma": gamma, "penalty": penalty,
+        "lora_rank": lora_r, "lora_alpha": lora_alpha,
+        "batch": list(ids.shape), "input_ids": flat(ids), "token_type_ids": flat(types), "attention_mask": flat(mask),
+        "labels": flat(y), "init": {n: flat(v) for n, v in init.items()},
+        "shapes": {n: list(v.shape) for n, v in init.items()},
+        "logits": flat(logits), "task_loss": task_loss.item(), "loss": losses[0],
+        "grads": {n: flat(g) for n, g in grads.items()},
+        "adamw": {"lr": 5e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01, "losses": losses},
+        "merged_layer0_query": merged,
+    }
+    (ROOT / "goldens").mkdir(parents=True, exist_ok=True)
+    (ROOT / "goldens" / f"{case}.json").write_text(json.dumps(golden))
+    print(f"{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f}, {len(trainable)} trainable tensors")
+
+
+make("bert-dcft-d8", "bert", 3, "dcft", d=8)
+make("bert-dcft-d2", "bert", 3, "dcft", d=2, penalty="paper")
+make("bert-dcft-d4-s2", "bert", 3, "dcft", d=4, s=2)
+make("bert-lora-r4", "bert", 3, "lora")
+make("bert-head-only", "bert", 3, "none")
+make("bert-full", "bert", 3, "none", full=True, gamma=0.0)
+make("bert-regression-dcft-d8", "bert", 1, "dcft", d=8)
+make("roberta-dcft-d8", "roberta", 2, "dcft", d=8)
+make("roberta-dcft-d2", "roberta", 2, "dcft", d=2)
+make("roberta-lora-r4", "roberta", 2, "lora")
