@@ -36,12 +36,6 @@ struct NotYetBuilt: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-struct Prepare: PlannedCommand {
-    static let plannedIn = "issue 3: tokenizers and the GLUE to HDF5 pipeline"
-    static let configuration = CommandConfiguration(abstract: "Tokenize a GLUE task (or JSONL) into an HDF5 dataset. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
 struct Train: PlannedCommand {
     static let plannedIn = "issue 5: the distributed trainer"
     static let configuration = CommandConfiguration(abstract: "Fine-tune under mpirun from a YAML config. (not built yet)")
@@ -69,5 +63,11 @@ struct Merge: PlannedCommand {
 struct Bench: PlannedCommand {
     static let plannedIn = "issue 6: speed against PyTorch and scaling"
     static let configuration = CommandConfiguration(abstract: "Time training steps and compare with the sgemm peak. (not built yet)")
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Prepare: PlannedCommand {
+    static let plannedIn = "issue 3: tokenizers and the GLUE to HDF5 pipeline"
+    static let configuration = CommandConfiguration(abstract: "Tokenize a GLUE task (or JSONL) into an HDF5 dataset. (not built yet)")
     @Argument(parsing: .allUnrecognized) var rest: [String] = []
 }
