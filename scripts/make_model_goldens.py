@@ -139,6 +139,10 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
     else:
         y = torch.tensor([1, 0, labels - 1])
     init = {n: p.detach().clone() for n, p in trainable}
+    merged = None  # with the initial adapter tensors
+    if adapter == "dcft":  # merged weights of one adapted layer, W0 + scale·Mᵀ
+        lin = enc.encoder.layer[0].attention.self.query
+        merged = [float("%.9g" % v) for v in (lin.base.weight + lin.scale * lin.delta().T).detach().flatten().tolist()]
 
     def loss_fn():
         out = model(input_ids=ids, token_type_ids=types if arch == "bert" else None, attention_mask=mask, labels=y)
@@ -158,10 +162,6 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
         _, _, t = loss_fn()
         t.backward()
         losses.append(t.item())
-    merged = None
-    if adapter == "dcft":  # merged weights of one adapted layer, W0 + scale·Mᵀ
-        lin = enc.encoder.layer[0].attention.self.query
-        merged = [float("%.9g" % v) for v in (lin.base.weight + lin.scale * lin.delta().T).detach().flatten().tolist()]
 
     def flat(t):  # 9 significant digits round-trip every float32 exactly
         return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
