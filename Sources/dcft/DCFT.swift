@@ -54,20 +54,8 @@ struct Predict: PlannedCommand {
     @Argument(parsing: .allUnrecognized) var rest: [String] = []
 }
 
-struct Merge: PlannedCommand {
-    static let plannedIn = "issue 4: encoder, adapters, merge and export"
-    static let configuration = CommandConfiguration(abstract: "Merge adapters into a Hugging Face model.safetensors. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
 struct Bench: PlannedCommand {
     static let plannedIn = "issue 6: speed against PyTorch and scaling"
     static let configuration = CommandConfiguration(abstract: "Time training steps and compare with the sgemm peak. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
-struct Prepare: PlannedCommand {
-    static let plannedIn = "issue 3: tokenizers and the GLUE to HDF5 pipeline"
-    static let configuration = CommandConfiguration(abstract: "Tokenize a GLUE task (or JSONL) into an HDF5 dataset. (not built yet)")
     @Argument(parsing: .allUnrecognized) var rest: [String] = []
 }
