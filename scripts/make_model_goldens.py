@@ -20,35 +20,15 @@ import json, pathlib, zlib
 import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
+import sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from dcft_reference import DCFTLinear  # noqa: E402
 from transformers import BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "Tests/ModelTests/Fixtures"
 MODULES = ["attention.self.query", "attention.self.key", "attention.self.value",
            "attention.output.dense", "intermediate.dense", "output.dense"]
 torch.set_default_dtype(torch.float32)
-
-
-class DCFTLinear(nn.Module):
-    """Reference-style DCFT: materialise M with conv_transpose2d, then x @ M."""
-
-    def __init__(self, base, d, s, alpha, r=8):
-        super().__init__()
-        self.base, self.d, self.s = base, d, s
-        n_in = (base.in_features - d) // s + 1
-        n_out = (base.out_features - d) // s + 1
-        self.dcft_A = nn.Parameter(torch.randn(n_in) * 0.02)
-        self.dcft_B = nn.Parameter(torch.randn(n_out) * 0.02)
-        self.dcft_C = nn.Parameter(torch.randn(d, d) * 0.02)
-        self.scale = alpha / (r + 1e-5)
-
-    def delta(self):
-        f = torch.outer(self.dcft_A, self.dcft_B)  # (in/d) x (out/d)
-        m = Fn.conv_transpose2d(f[None, None], self.dcft_C[None, None], stride=self.s)[0, 0]
-        assert m.shape == (self.base.in_features, self.base.out_features), m.shape
-        return m
-
-    def forward(self, x):
-        return self.base(x) + self.scale * (x @ self.delta())
 
 
 def tiny_bert(labels):

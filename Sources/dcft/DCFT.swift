@@ -48,12 +48,6 @@ struct Eval: PlannedCommand {
     @Argument(parsing: .allUnrecognized) var rest: [String] = []
 }
 
-struct Predict: PlannedCommand {
-    static let plannedIn = "issue 4: encoder, adapters, merge and export"
-    static let configuration = CommandConfiguration(abstract: "Write logits and predictions for JSONL input. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
 struct Bench: PlannedCommand {
     static let plannedIn = "issue 6: speed against PyTorch and scaling"
     static let configuration = CommandConfiguration(abstract: "Time training steps and compare with the sgemm peak. (not built yet)")
