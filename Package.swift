@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "dcft"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "dcft"], exclude: ["Fixtures"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
                     exclude: ["Fixtures"]),
     ],

@@ -11,6 +11,7 @@ extension Double: MPIScalar { public static var mpiDatatype: MPI_Datatype { dcft
 extension Int32: MPIScalar { public static var mpiDatatype: MPI_Datatype { dcft_mpi_int32() } }
 extension Int64: MPIScalar { public static var mpiDatatype: MPI_Datatype { dcft_mpi_int64() } }
 extension UInt8: MPIScalar { public static var mpiDatatype: MPI_Datatype { dcft_mpi_uint8() } }
+extension UInt64: MPIScalar { public static var mpiDatatype: MPI_Datatype { dcft_mpi_uint64() } }
 
 /// Reduction operators for `allreduce`.
 public enum ReduceOp: Sendable {

@@ -49,14 +49,19 @@ public final class ParameterStore {
         return ref
     }
 
-    /// Allocates the buffers (zeroed).
-    public func allocate() {
+    /// Allocates the buffers (zeroed). `extraGradientSlots` floats follow the gradients in
+    /// the same buffer: the trainer puts the step's loss and token count there, so one
+    /// allreduce carries them with the gradients.
+    public func allocate(extraGradientSlots: Int = 0) {
         precondition(!isAllocated, "allocate() called twice")
         frozen = Buffer(count: frozenCount)
         trainable = Buffer(count: trainableCount)
-        gradients = Buffer(count: trainableCount)
+        gradients = Buffer(count: trainableCount + extraGradientSlots)
         isAllocated = true
     }
+
+    /// Pointer to the extra gradient slots (after the last trainable gradient).
+    public var extraSlots: UnsafeMutablePointer<Float> { gradients.pointer + trainableCount }
 
     /// Number of trainable scalars (the allreduce payload is 4× this in bytes).
     public var trainableParameterCount: Int { trainableCount }

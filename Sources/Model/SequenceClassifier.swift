@@ -58,8 +58,11 @@ public final class SequenceClassifier {
         head = ClassificationHead(store: store, config: cfg, numLabels: options.numLabels,
                                   dropout: options.classifierDropout ?? cfg.classifierDropout ?? cfg.hiddenDropout,
                                   trainDense: options.trainPooler || full)
-        store.allocate()
+        store.allocate(extraGradientSlots: SequenceClassifier.extraGradientSlots)
     }
+
+    /// Slots after the gradients in `store.gradients` (loss sum, token count, spare).
+    public static let extraGradientSlots = 4
 
     /// Every DCFT adapter, layer by layer, module by module.
     public var dcftAdapters: [DCFTAdapter] {

@@ -32,7 +32,7 @@ public enum ConfigSchema {
         Key(name: "model", kind: .string, defaultValue: "models/all-MiniLM-L6-v2", doc: "Hugging Face model directory (config.json, model.safetensors, tokenizer)."),
         Key(name: "output_dir", kind: .string, defaultValue: "runs/{task}", doc: "Run directory: checkpoints, log.jsonl, adapter export. {task} is replaced."),
         Key(name: "data.train", kind: .string, defaultValue: "data/{task}/train", doc: "Tokenized training set directory (dcft prepare)."),
-        Key(name: "data.dev", kind: .strings, defaultValue: "[data/{task}/dev]", doc: "Tokenized dev set directories; MNLI: [dev_matched, dev_mismatched]."),
+        Key(name: "data.dev", kind: .strings, defaultValue: "[\"data/{task}/dev\"]", doc: "Tokenized dev set directories; MNLI: [dev_matched, dev_mismatched]."),
         Key(name: "adapter.type", kind: .choice(["dcft", "lora", "none"]), defaultValue: "dcft", doc: "Adapter on the encoder's linears; none = head only (or full fine-tuning)."),
         Key(name: "adapter.kernel", kind: .int, defaultValue: "8", doc: "DCFT kernel size d."),
         Key(name: "adapter.stride", kind: .int, defaultValue: "0", doc: "DCFT stride s (0 = d; s < d overlaps kernels)."),

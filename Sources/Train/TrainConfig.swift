@@ -57,8 +57,8 @@ public struct TrainConfig: Sendable {
                 throw ConfigurationError(source: "--set \(o)", message: "expected key=value")
             }
             let key = String(o[..<eq]), text = String(o[o.index(after: eq)...])
-            let value: Any? = (try? Yams.load(yaml: text)) ?? text
-            try cfg.set(key, value as Any, source: "--set \(o)")
+            let parsed: Any? = (try? Yams.load(yaml: text)).flatMap { $0 }
+            try cfg.set(key, parsed ?? text, source: "--set \(o)")
         }
         for k in ConfigSchema.keys where cfg.values[k.name] == nil {
             throw ConfigurationError(source: cfg.source, message: "required key \"\(k.name)\" is missing (\(k.doc))")
@@ -84,8 +84,9 @@ public struct TrainConfig: Sendable {
     }
 
     static func convert(_ v: Any?, key k: ConfigSchema.Key, source: String) throws -> ConfigValue {
+        let shown = v.map { "\($0)" } ?? "nothing"
         func bad() -> ConfigurationError {
-            ConfigurationError(source: source, message: "\(k.name): expected \(k.kind.label), got \(String(describing: v ?? "nothing"))")
+            ConfigurationError(source: source, message: "\(k.name): expected \(k.kind.label), got \(shown)")
         }
         switch k.kind {
         case .string:
@@ -110,7 +111,7 @@ public struct TrainConfig: Sendable {
             throw bad()
         case .choice(let options):
             if let s = v as? String, options.contains(s) { return .string(s) }
-            throw ConfigurationError(source: source, message: "\(k.name): \(String(describing: v ?? "nothing")) is not one of \(options.joined(separator: ", "))")
+            throw ConfigurationError(source: source, message: "\(k.name): \(shown) is not one of \(options.joined(separator: ", "))")
         }
     }
 

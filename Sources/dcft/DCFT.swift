@@ -14,7 +14,7 @@ struct DCFT: ParsableCommand {
             See README.md for the set-up commands and every subcommand's options.
             """,
         version: version,
-        subcommands: [Prepare.self, Train.self, Eval.self, Predict.self, Merge.self, Bench.self, Inspect.self]
+        subcommands: [Prepare.self, TrainCommand.self, Eval.self, Predict.self, Merge.self, Bench.self, Inspect.self, Plot.self]
     )
 }
 
@@ -34,18 +34,6 @@ extension PlannedCommand {
 struct NotYetBuilt: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
-}
-
-struct Train: PlannedCommand {
-    static let plannedIn = "issue 5: the distributed trainer"
-    static let configuration = CommandConfiguration(abstract: "Fine-tune under mpirun from a YAML config. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
-struct Eval: PlannedCommand {
-    static let plannedIn = "issue 5: the distributed trainer"
-    static let configuration = CommandConfiguration(abstract: "Evaluate a checkpoint on a dev set. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
 }
 
 struct Bench: PlannedCommand {

@@ -1,0 +1,153 @@
+import Foundation
+import Collectives
+import DataPipeline
+import Model
+import TensorCore
+
+/// Data-parallel training of a `SequenceClassifier` (DESIGN.md §5).
+///
+/// Every rank holds a replica, trains on its part of each global batch, and once per optimizer
+/// step allreduces ONE flat buffer: the trainable gradients followed by the step's loss sum,
+/// token count and a non-finite flag. Gradients are averaged, clipped by global norm and applied
+/// by identical AdamW updates on every rank; the frozen encoder is never updated nor
+/// communicated. Rank 0 evaluates (with every rank's predictions gathered), logs and checkpoints.
+public final class Trainer {
+    public let config: TrainConfig
+    public let comm: Communicator
+    public let task: TaskInfo
+    public let model: SequenceClassifier
+    public let optimizer: AdamW
+    public let schedule: LinearSchedule
+    public let sampler: EpochSampler
+    let train: TokenizedDataset
+    let devs: [TokenizedDataset]
+    let baseSHA: String
+    let outputDir: String
+    let log: RunLog?
+    let perRankBatch: Int
+    /// Optimizer steps of the whole run.
+    public let totalSteps: Int
+
+    // Position in the run (what a checkpoint saves).
+    public internal(set) var step = 0
+    public internal(set) var epoch = 0
+    var position = 0
+    var rng: SeededRNG
+    public internal(set) var best = -Double.infinity
+    public internal(set) var bestStep = -1
+    /// Per-step mean losses of this process's run (for tests and the summary).
+    public internal(set) var losses: [Int: Double] = [:]
+    public internal(set) var lastReport: MetricReport?
+    var faultToThrow: Error?
+
+    /// Sets up model, data and optimizer; with `resume`, continues from a checkpoint file.
+    public init(config: TrainConfig, comm: Communicator, resume: String? = nil) throws {
+        self.config = config
+        self.comm = comm
+        let threads = Trainer.threadsPerRank(config.int("train.threads"))
+        BLAS.threads = threads
+        Parallel.threads = threads
+
+        let dir = try ModelDirectory(path: config.string("model"))
+        train = try TokenizedDataset(directory: config.string("data.train"))
+        devs = try config.strings("data.dev").map { try TokenizedDataset(directory: $0) }
+        let tokSHA = try Trainer.tokenizerSHA256(modelDirectory: dir.path)
+        for ds in [train] + devs {
+            try ds.require(tokenizerSHA256: tokSHA, maxLength: dir.config.maxPositions, numLabels: train.metadata.numLabels)
+        }
+        task = TaskInfo(name: config.string("task"), dataset: train.metadata)
+        if let t = GLUETask(name: task.name) { try train.require(task: t.rawValue) }
+
+        let world = comm.size, accum = config.int("train.accumulation"), batch = config.int("train.batch_size")
+        guard batch % (world * accum) == 0 else {
+            throw ConfigurationError(source: config.source, message: "train.batch_size \(batch) is not divisible by ranks × accumulation = \(world) × \(accum)")
+        }
+        perRankBatch = batch / (world * accum)
+        let seed = UInt64(config.int("train.seed"))
+        sampler = EpochSampler(lengths: train.lengths, perRankBatch: perRankBatch, worldSize: world, rank: comm.rank,
+                               accumulation: accum, seed: seed, bucketWindow: config.int("train.bucket_window"))
+        let byEpochs = Int((config.double("train.epochs") * Double(sampler.stepsPerEpoch)).rounded(.up))
+        let cap = config.int("train.max_steps")
+        totalSteps = cap > 0 ? (config.double("train.epochs") > 0 ? min(cap, byEpochs) : cap) : byEpochs
+        schedule = LinearSchedule(peak: config.double("train.lr"), total: totalSteps,
+                                  warmupSteps: config.int("train.warmup_steps"), warmupRatio: config.double("train.warmup_ratio"))
+
+        model = try SequenceClassifier.pretrained(dir, options: config.modelOptions(numLabels: task.numLabels), seed: seed)
+        optimizer = AdamW(store: model.store, beta1: Float(config.double("train.adam_beta1")), beta2: Float(config.double("train.adam_beta2")),
+                          eps: Float(config.double("train.adam_eps")), weightDecay: Float(config.double("train.weight_decay")))
+        baseSHA = try SHA256.hex(file: dir.weightsPath)
+        rng = SeededRNG(seed: seed, stream: 1000 + UInt64(comm.rank))
+        outputDir = config.string("output_dir")
+
+        try Trainer.checkConsistency(comm: comm, baseSHA: baseSHA, config: config.yaml, model: model)
+
+        var resumed: Checkpoint? = nil
+        if let resume {
+            let path = resume == "auto" ? Trainer.latestCheckpoint(in: outputDir) : resume
+            if let path {
+                let c = try Checkpoint.read(path)
+                guard c.worldSize == world else {
+                    throw CheckpointError(file: path, problem: "was written by \(c.worldSize) ranks; exact resume needs the same number (this job has \(world))")
+                }
+                guard c.baseModelSHA256 == baseSHA else { throw CheckpointError(file: path, problem: "was trained on other base weights (sha256 \(c.baseModelSHA256.prefix(12))…)") }
+                guard c.config == config.yaml else { throw CheckpointError(file: path, problem: "was written with another configuration; resume with the same config") }
+                try c.restore(into: model, optimizer: optimizer, file: path)
+                step = c.step; epoch = c.epoch; position = c.position
+                best = c.bestMetric; bestStep = c.bestStep
+                rng = SeededRNG(stateWords: c.rngStates[comm.rank])
+                resumed = c
+            } else if resume != "auto" {
+                throw CheckpointError(file: resume, problem: "no such checkpoint")
+            }
+        }
+        log = comm.rank == 0 ? try RunLog(directory: outputDir, resumeFrom: resumed?.step ?? (resume == nil ? nil : 0)) : nil
+        if let log {
+            let adapters = model.dcftAdapters.reduce(0) { $0 + $1.parameterCount } + model.loraAdapters.reduce(0) { $0 + $1.parameterCount }
+            log.say("dcft train: task \(task.name), \(world) rank(s) × \(threads) thread(s), \(train.count) examples, global batch \(batch) (\(perRankBatch) per rank × \(world) × \(accum) accumulation), \(totalSteps) steps")
+            log.say("trainable: \(model.store.trainableParameterCount) parameters (adapters \(adapters), head \(model.store.trainableParameterCount - adapters)); allreduce \(4 * (model.store.trainableParameterCount + SequenceClassifier.extraGradientSlots)) bytes per step")
+            if let r = resumed { log.say("resumed from step \(r.step) (epoch \(r.epoch), position \(r.position))") }
+        }
+    }
+
+    /// Threads per rank: the config's, else OPENBLAS_NUM_THREADS, else cores ÷ ranks on this node.
+    static func threadsPerRank(_ configured: Int) -> Int {
+        if configured > 0 { return configured }
+        let env = ProcessInfo.processInfo.environment
+        if let s = env["OPENBLAS_NUM_THREADS"], let n = Int(s), n > 0 { return n }
+        let local = Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, local))
+    }
+
+    /// sha256 of the tokenizer file `dcft prepare` fingerprints (tokenizer.json, vocab.txt or vocab.json).
+    static func tokenizerSHA256(modelDirectory: String) throws -> String? {
+        for f in ["tokenizer.json", "vocab.txt", "vocab.json"] where FileManager.default.fileExists(atPath: modelDirectory + "/" + f) {
+            return try SHA256.hex(file: modelDirectory + "/" + f)
+        }
+        return nil
+    }
+
+    /// Refuses to start unless every rank holds the same base weights, config and trainable layout.
+    static func checkConsistency(comm: Communicator, baseSHA: String, config: String, model: SequenceClassifier) throws {
+        let layout = model.store.entries.filter(\.ref.trainable).map { "\($0.name)\($0.shape)" }.joined(separator: ";")
+        func fp(_ s: String) -> Int64 { Int64(bitPattern: UInt64(SHA256.hex(Array(s.utf8)).prefix(16), radix: 16)!) }
+        let mine: [Int64] = [fp(baseSHA), fp(config), fp(layout)]
+        var problem = ""
+        if let all = try comm.gather(mine, root: 0) {
+            for r in 1..<comm.size {
+                for (i, what) in ["base model weights", "configuration", "trainable tensor layout"].enumerated() where all[r * 3 + i] != mine[i] {
+                    problem = "rank \(r) has a different \(what) than rank 0"
+                }
+            }
+        }
+        let status = try comm.broadcast([Int32(problem.isEmpty ? 0 : 1)], root: 0)
+        if status[0] != 0 {
+            throw ConfigurationError(source: "startup check", message: problem.isEmpty ? "rank 0 found ranks that differ in base weights, configuration or layout" : problem)
+        }
+    }
+
+    /// The newest `ckpt-step*.h5` in a run directory.
+    static func latestCheckpoint(in dir: String) -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasPrefix("ckpt-step") && $0.hasSuffix(".h5") }.sorted().last.map { dir + "/" + $0 }
+    }
+}

@@ -1,0 +1,94 @@
+import Testing
+import Foundation
+@testable import Train
+
+@Suite("Training configuration")
+struct ConfigTests {
+    func write(_ text: String) throws -> String {
+        let p = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).yaml").path
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    func expectError(_ fragment: String, file: String?, overrides: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try TrainConfig.load(file: file, overrides: overrides)
+            Issue.record("accepted; expected an error containing \(fragment)", sourceLocation: sourceLocation)
+        } catch {
+            #expect("\(error)".contains(fragment), "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("defaults, file values and --set overrides resolve in that order; {task} is substituted")
+    func layering() throws {
+        let f = try write("task: rte\ntrain:\n  lr: 1.2e-3\n  epochs: 50\nadapter:\n  kernel: 2\n")
+        let c = try TrainConfig.load(file: f, overrides: ["train.lr=5e-4", "adapter.target_modules=[query, value]"])
+        #expect(c.double("train.lr") == 5e-4)
+        #expect(c.double("train.epochs") == 50)
+        #expect(c.int("adapter.kernel") == 2)
+        #expect(c.int("train.batch_size") == 32)  // default
+        #expect(c.strings("adapter.target_modules") == ["query", "value"])
+        #expect(c.string("output_dir") == "runs/rte" && c.strings("data.dev") == ["data/rte/dev"])
+        let o = c.modelOptions(numLabels: 2)
+        #expect(o.targetModules == ["query", "value"])
+        if case .dcft(let d) = o.adapter { #expect(d.kernel == 2 && d.alpha == 32) } else { Issue.record("not DCFT") }
+    }
+
+    @Test("unknown keys are refused with the closest valid name")
+    func unknownKeys() throws {
+        expectError("unknown key \"train.learning_rate\"", file: try write("task: rte\ntrain:\n  learning_rate: 1e-3\n"))
+        expectError("did you mean \"train.lr\"", file: try write("task: rte\ntrain:\n  lrr: 1e-3\n"))
+        expectError("did you mean \"adapter.kernel\"", file: nil, overrides: ["task=rte", "adapter.kernal=8"])
+    }
+
+    @Test("wrong types, bad values and missing keys name the key")
+    func badValues() throws {
+        expectError("train.batch_size: expected integer", file: try write("task: rte\ntrain:\n  batch_size: many\n"))
+        expectError("adapter.type: lora2 is not one of dcft, lora, none", file: nil, overrides: ["task=rte", "adapter.type=lora2"])
+        expectError("required key \"task\"", file: try write("train:\n  lr: 1e-3\n"))
+        expectError("adapter.target_modules: unknown [\"qurey\"]", file: nil, overrides: ["task=rte", "adapter.target_modules=[qurey]"])
+        expectError("no such config file", file: "/nonexistent/x.yaml")
+        expectError("invalid YAML", file: try write("task: [rte\n"))
+        expectError("expected key=value", file: nil, overrides: ["task"])
+    }
+
+    @Test("every committed GLUE config loads and carries the reference hyperparameters")
+    func committedConfigs() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/glue").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 11)
+        for f in files { _ = try TrainConfig.load(file: dir + "/" + f) }
+        let rte = try TrainConfig.load(file: dir + "/rte.yaml")
+        #expect(rte.double("train.lr") == 1.2e-3 && rte.double("adapter.alpha") == 32 && rte.double("train.orth_gamma") == 0.3)
+        #expect(rte.int("train.warmup_steps") == 200 && rte.double("head.classifier_dropout") == 0.2 && rte.double("train.epochs") == 50)
+        let qnli = try TrainConfig.load(file: dir + "/qnli.yaml")
+        #expect(qnli.int("train.batch_size") == 16 && qnli.double("train.lr") == 5e-4)
+        let mnli = try TrainConfig.load(file: dir + "/mnli.yaml")
+        #expect(mnli.strings("data.dev") == ["data/mnli/dev_matched", "data/mnli/dev_mismatched"] && mnli.double("adapter.alpha") == 16)
+        let mrpc = try TrainConfig.load(file: dir + "/mrpc.yaml")
+        #expect(mrpc.double("train.warmup_ratio") == 0.1 && mrpc.int("train.warmup_steps") == 0)
+    }
+
+    @Test("linear warmup then linear decay, as transformers' get_linear_schedule_with_warmup")
+    func schedule() {
+        let s = LinearSchedule(peak: 1e-3, total: 100, warmupSteps: 10)
+        #expect(s.lr(at: 0) == 0)
+        #expect(abs(s.lr(at: 5) - 5e-4) < 1e-15)
+        #expect(s.lr(at: 10) == 1e-3)
+        #expect(abs(s.lr(at: 55) - 5e-4) < 1e-15)
+        #expect(s.lr(at: 100) == 0)
+        #expect(LinearSchedule(peak: 1, total: 95, warmupRatio: 0.1).warmup == 10)  // ceil(9.5)
+    }
+
+    @Test("clipping by global norm as torch.nn.utils.clip_grad_norm_")
+    func clipping() {
+        var g: [Float] = [3, 4]
+        let n = g.withUnsafeMutableBufferPointer { GradientClipping.clip($0.baseAddress!, count: 2, maxNorm: 1) }
+        #expect(n == 5)
+        #expect(abs(g[0] - 0.6) < 1e-6 && abs(g[1] - 0.8) < 1e-6)
+        var h: [Float] = [0.3, 0.4]
+        _ = h.withUnsafeMutableBufferPointer { GradientClipping.clip($0.baseAddress!, count: 2, maxNorm: 1) }
+        #expect(h == [0.3, 0.4])
+    }
+}
