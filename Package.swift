@@ -59,12 +59,15 @@ let package = Package(
         // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
         .executableTarget(name: "mpi-selftest", dependencies: ["Collectives"]),
 
+        // Process helpers shared by the tests that launch dcft, mpirun and python3.
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
+
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
-        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport", "mpi-selftest"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "dcft"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "dcft"], exclude: ["Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"], exclude: ["Fixtures"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
                     exclude: ["Fixtures"]),
     ],

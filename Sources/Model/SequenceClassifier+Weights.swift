@@ -15,8 +15,8 @@ extension SequenceClassifier {
     /// Loads pretrained weights. Each registered tensor is looked up by its full name
     /// ("bert.encoder.layer.0…") or without the model prefix ("encoder.layer.0…", as
     /// `BertModel` checkpoints store them). Encoder tensors are required; head and adapter
-    /// tensors load when present (a fine-tuned checkpoint) and are otherwise left for
-    /// `initializeTrainable`. Every missing, unexpected or mis-shaped tensor is reported
+    /// tensors load when present with the right shape (a fine-tuned checkpoint) and are
+    /// otherwise left for `initializeTrainable`. Every missing, unexpected or mis-shaped tensor is reported
     /// in one `WeightLoadError`.
     ///
     /// - Returns: the names that were loaded.
@@ -33,7 +33,12 @@ extension SequenceClassifier {
             }
             used.insert(key)
             let shape = source.tensorShape(key) ?? []
-            guard shape == e.shape else { err.misshaped.append((e.name, e.shape, shape)); continue }
+            guard shape == e.shape else {
+                // A head of another label count (a checkpoint fine-tuned on another task) is
+                // re-initialised, as transformers' ignore_mismatched_sizes does; the encoder must fit.
+                if !isInitialisable(e.name) { err.misshaped.append((e.name, e.shape, shape)) }
+                continue
+            }
             store.set(e.name, try source.tensorFloats(key))
             loaded.insert(e.name)
         }

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import Collectives
+import TestSupport
 
 /// MPI may be initialised once per process, so every MPI test lives in one serialized suite.
 @Suite("Communicator", .serialized)
@@ -25,7 +26,7 @@ struct CommunicatorTests {
 
     @Test("mpirun -np 2 and -np 3: every rank gets the right result of every collective", arguments: [2, 3])
     func multiRank(np: Int) throws {
-        let r = try MPILauncher.run(np: np, executable: "mpi-selftest")
+        let r = try ProcessRunner.mpirun(np: np, "mpi-selftest", [], timeout: 120)
         #expect(r.status == 0, "mpirun exited \(r.status)\nstdout:\n\(r.stdout)\nstderr:\n\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         let checks = ["allreduce-sum-float", "allreduce-sum-double", "allreduce-max-int64", "allreduce-min-int32",
@@ -40,7 +41,7 @@ struct CommunicatorTests {
 
     @Test("abort on one rank stops the job non-zero with a message naming the rank")
     func abortNamesRank() throws {
-        let r = try MPILauncher.run(np: 2, executable: "mpi-selftest", arguments: ["abort"], timeout: 60)
+        let r = try ProcessRunner.mpirun(np: 2, "mpi-selftest", ["abort"], timeout: 60)
         #expect(r.status != 0)
         #expect(r.status != 124, "the job hung until the timeout instead of aborting")
         #expect(r.stderr.contains("rank 1 of 2"), "stderr:\n\(r.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Paths and process helpers for the end-to-end tests, which run the built `dcft` binary
 /// on the real all-MiniLM-L6-v2 (fetched by launch/fetch-model.sh, which launch/test.sh runs)
@@ -18,46 +19,18 @@ enum E2E {
         return ProcessInfo.processInfo.environment["DCFT_REQUIRE_E2E"] == "1"
     }
 
-    static var products: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent()
-    }
+    typealias Output = ProcessRunner.Output
 
-    struct Output { let status: Int32; let stdout: String; let stderr: String }
-
-    /// Runs a command with arguments; stdout and stderr captured.
     @discardableResult
     static func run(_ exe: String, _ args: [String], environment: [String: String] = [:]) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe.hasPrefix("/") ? exe : "/usr/bin/env")
-        p.arguments = exe.hasPrefix("/") ? args : [exe] + args
-        var env = ProcessInfo.processInfo.environment.filter { k, _ in
-            !k.hasPrefix("OMPI_") && !k.hasPrefix("PMIX_") && !k.hasPrefix("ORTE_") && !k.hasPrefix("OPAL_")
-        }
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let g = DispatchGroup(); g.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        g.wait(); p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+        try ProcessRunner.run(exe, args, environment: environment)
     }
 
     static func dcft(_ args: [String], environment: [String: String] = [:]) throws -> Output {
-        try run(products.appendingPathComponent("dcft").path, args, environment: environment)
+        try ProcessRunner.run(ProcessRunner.product("dcft"), args, environment: environment)
     }
 
-    static func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcft-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
+    static func temporaryDirectory() throws -> String { try ProcessRunner.temporaryDirectory("dcft-e2e") }
 
     /// First `n` rows of a GLUE TSV as JSONL lines {"text", "text_pair"?}.
     static func jsonl(task folder: String, columns: [Int], rows n: Int) throws -> String {

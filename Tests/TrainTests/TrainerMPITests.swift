@@ -1,0 +1,87 @@
+import Testing
+import Foundation
+import Model
+import TestSupport
+@testable import Train
+
+@Suite("Distributed training under mpirun", .serialized)
+struct TrainerMPITests {
+    @Test("np=1 with batch 2b and np=2 with batch b give the same losses over 20 steps (rel. 1e-5)")
+    func npEquivalence() throws {
+        let t = try TinyRun()
+        let noDropout = ["train.hidden_dropout=0", "train.attention_dropout=0", "head.classifier_dropout=0", "train.max_steps=20"]
+        let one = try t.train(np: 1, noDropout + ["train.batch_size=16", "output_dir=\(t.root)/np1"])
+        #expect(one.status == 0, "\(one.stdout)\n\(one.stderr)")
+        let two = try t.train(np: 2, noDropout + ["train.batch_size=16", "output_dir=\(t.root)/np2"])
+        #expect(two.status == 0, "\(two.stdout)\n\(two.stderr)")
+        // Same global batch with accumulation on one rank.
+        let acc = try t.train(np: 1, noDropout + ["train.batch_size=16", "train.accumulation=2", "output_dir=\(t.root)/acc"])
+        #expect(acc.status == 0, "\(acc.stderr)")
+        let a = try t.losses(t.root + "/np1"), b = try t.losses(t.root + "/np2"), c = try t.losses(t.root + "/acc")
+        #expect(a.count == 20 && b.count == 20 && c.count == 20)
+        for s in 1...20 {
+            let x = a[s] ?? .nan, y = b[s] ?? .nan, z = c[s] ?? .nan
+            #expect(abs(x - y) <= 1e-5 * abs(x), "step \(s): np1 \(x) vs np2 \(y)")
+            #expect(abs(x - z) <= 1e-5 * abs(x), "step \(s): np1 \(x) vs accumulation \(z)")
+        }
+        #expect(a[20]! < a[1]!, "the loss should fall on this learnable task: \(a[1]!) → \(a[20]!)")
+        // Only the adapters and head are communicated: bytes per step = 4 × (trainable + 4 slots).
+        let log = try String(contentsOfFile: t.root + "/np2/log.jsonl", encoding: .utf8)
+        #expect(log.contains("\"allreduce_bytes\":"))
+    }
+
+    @Test("a run stopped at step 10 and resumed finishes bit-identical to an uninterrupted run (dropout on)")
+    func exactResume() throws {
+        let t = try TinyRun()
+        let common = ["train.max_steps=24", "checkpoint.every_steps=5", "eval.every_steps=8", "checkpoint.keep_last=10"]
+        let full = try t.train(np: 2, common + ["output_dir=\(t.root)/full"])
+        #expect(full.status == 0, "\(full.stderr)")
+        let part = try t.train(np: 2, common + ["output_dir=\(t.root)/split"], extra: ["--stop-after", "10"])
+        #expect(part.status == 0, "\(part.stderr)")
+        #expect(FileManager.default.fileExists(atPath: t.root + "/split/ckpt-step00000010.h5"))
+        let rest = try t.train(np: 2, common + ["output_dir=\(t.root)/split"], extra: ["--resume", "auto"])
+        #expect(rest.status == 0, "\(rest.stderr)")
+        #expect(rest.stdout.contains("resumed from step 10"))
+        let a = try SafeTensorsFile(path: t.root + "/full/adapter.safetensors")
+        let b = try SafeTensorsFile(path: t.root + "/split/adapter.safetensors")
+        #expect(a.names == b.names && !a.names.isEmpty)
+        for n in a.names { #expect(try a.floats(n) == b.floats(n), "\(n) differs after resume") }
+        let ca = try Checkpoint.read(t.root + "/full/ckpt-step00000024.h5"), cb = try Checkpoint.read(t.root + "/split/ckpt-step00000024.h5")
+        #expect(ca.adamM == cb.adamM && ca.adamV == cb.adamV && ca.rngStates == cb.rngStates && ca.adamStep == 24)
+        #expect(try t.losses(t.root + "/full") == t.losses(t.root + "/split"))
+        #expect(try t.evals(t.root + "/full") == t.evals(t.root + "/split"))
+        // Resuming with another number of ranks is refused.
+        let wrong = try t.train(np: 1, common + ["output_dir=\(t.root)/split"], extra: ["--resume", t.root + "/split/ckpt-step00000010.h5"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("exact resume needs the same number"), "\(wrong.stderr)")
+    }
+
+    @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
+    func killedRank() throws {
+        let t = try TinyRun()
+        let r = try t.train(np: 2, ["train.max_steps=40", "output_dir=\(t.root)/k"], environment: ["DCFT_FAULT": "kill:1:5"])
+        #expect(r.status != 0 && !r.timedOut)
+        #expect((r.stdout + r.stderr).contains("rank 1"), "\(r.stdout)\n\(r.stderr)")
+    }
+
+    @Test("a NaN loss on one rank stops every rank before the weights change, naming the rank and step")
+    func nonFinite() throws {
+        let t = try TinyRun()
+        let r = try t.train(np: 2, ["train.max_steps=40", "output_dir=\(t.root)/n"], environment: ["DCFT_FAULT": "nan:1:3"])
+        #expect(r.status != 0 && !r.timedOut)
+        #expect(r.stderr.contains("non-finite loss or gradient at step 3 on rank(s) 1; the weights were not updated"), "\(r.stderr)")
+        let e = try t.train(np: 2, ["train.max_steps=40", "output_dir=\(t.root)/e"], environment: ["DCFT_FAULT": "throw:0:2"])
+        #expect(e.status != 0 && e.stderr.contains("rank 0 of 2") && e.stderr.contains("injected failure at step 2"), "\(e.stderr)")
+    }
+
+    @Test("bad input stops the job with a clear message: missing dataset, foreign tokenizer, bad config key")
+    func badInput() throws {
+        let t = try TinyRun()
+        let missing = try t.train(np: 2, ["data.train=\(t.root)/nowhere"])
+        #expect(missing.status != 0 && missing.stderr.contains("no such dataset directory"), "\(missing.stderr)")
+        try "[PAD]\n[UNK]\nother\n".write(toFile: t.model + "/vocab.txt", atomically: true, encoding: .utf8)
+        let tok = try t.train(np: 1, [])
+        #expect(tok.status != 0 && tok.stderr.contains("re-run `dcft prepare` with this model"), "\(tok.stderr)")
+        let key = try t.train(np: 1, ["train.lrate=1"])
+        #expect(key.status != 0 && key.stderr.contains("did you mean \"train.lr\""), "\(key.stderr)")
+    }
+}
