@@ -17,13 +17,15 @@ public final class Buffer<Scalar: TensorScalar>: @unchecked Sendable {
     deinit { pointer.deallocate() }
 
     /// Grows the buffer to at least `count` elements (contents are discarded and zeroed).
-    /// Never shrinks: activations sized for the largest batch stay allocated.
+    /// Never shrinks, and grows by at least half its size, so a stream of batches of slowly
+    /// rising length reallocates a logarithmic number of times, not once per batch.
     public func ensureCapacity(_ newCount: Int) {
         if newCount <= count { return }
+        let grown = max(newCount, count + count / 2)
         pointer.deallocate()
-        pointer = .allocate(capacity: newCount)
-        pointer.initialize(repeating: 0, count: newCount)
-        count = newCount
+        pointer = .allocate(capacity: grown)
+        pointer.initialize(repeating: 0, count: grown)
+        count = grown
     }
 
     /// Sets every element to zero.

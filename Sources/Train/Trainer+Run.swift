@@ -170,7 +170,8 @@ extension Trainer {
                                  rank: comm.rank, seed: 0, shuffle: false, bucketWindow: 1_000_000, fill: .mask)
             var idx: [Int64] = [], vals: [Float] = []
             let k = task.numLabels
-            for plan in s.plans(epoch: 0) {
+            // Longest batches first: activation buffers reach their final size at once.
+            for plan in s.plans(epoch: 0).reversed() {
                 let b = try ds.batch(plan.indices, valid: plan.valid)
                 let out = try model.forward(inputIDs: b.inputIDs, tokenTypeIDs: b.tokenTypeIDs, attentionMask: b.attentionMask,
                                             batch: b.rows, length: b.length, training: false, rng: &evalRNG)
