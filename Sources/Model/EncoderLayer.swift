@@ -16,23 +16,35 @@ public final class EncoderLayer {
     public let ln1Weight, ln1Bias, ln2Weight, ln2Bias: ParamRef
     let config: EncoderConfig
 
-    // Saved activations (sized for the largest batch seen).
-    let q = Buffer<Float>(count: 0), k = Buffer<Float>(count: 0), v = Buffer<Float>(count: 0)   // [rows × h]
-    let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L]
-    let probsDropped = Buffer<Float>(count: 0) // dropout(P), only with attention dropout
-    let probsKeep = Buffer<Float>(count: 0)    // its mask (bytes)
-    let context = Buffer<Float>(count: 0)      // [rows × h]
-    let sum1 = Buffer<Float>(count: 0), h1 = Buffer<Float>(count: 0)   // [rows × h]
-    let mean1 = Buffer<Float>(count: 0), rstd1 = Buffer<Float>(count: 0) // [rows]
-    let keep1 = Buffer<Float>(count: 0), keep2 = Buffer<Float>(count: 0) // hidden dropout masks (bytes)
-    let preGelu = Buffer<Float>(count: 0), gelu = Buffer<Float>(count: 0) // [rows × f]
-    let sum2 = Buffer<Float>(count: 0)         // [rows × h]
-    let mean2 = Buffer<Float>(count: 0), rstd2 = Buffer<Float>(count: 0)
-    /// The block's output `[rows × h]`.
-    public let out = Buffer<Float>(count: 0)
+    /// This layer's own activations (kept for backward in training).
+    let own = LayerActivations()
+    /// The activations of the last forward: `own` in training; in evaluation a set shared
+    /// with other layers (no backward follows, so layers can reuse memory).
+    var acts: LayerActivations
+    var q: Buffer<Float> { acts.q }
+    var k: Buffer<Float> { acts.k }
+    var v: Buffer<Float> { acts.v }
+    var probs: Buffer<Float> { acts.probs }
+    var probsDropped: Buffer<Float> { acts.probsDropped }
+    var probsKeep: Buffer<Float> { acts.probsKeep }
+    var context: Buffer<Float> { acts.context }
+    var sum1: Buffer<Float> { acts.sum1 }
+    var h1: Buffer<Float> { acts.h1 }
+    var mean1: Buffer<Float> { acts.mean1 }
+    var rstd1: Buffer<Float> { acts.rstd1 }
+    var keep1: Buffer<Float> { acts.keep1 }
+    var keep2: Buffer<Float> { acts.keep2 }
+    var preGelu: Buffer<Float> { acts.preGelu }
+    var gelu: Buffer<Float> { acts.gelu }
+    var sum2: Buffer<Float> { acts.sum2 }
+    var mean2: Buffer<Float> { acts.mean2 }
+    var rstd2: Buffer<Float> { acts.rstd2 }
+    /// The block's output `[rows × h]` (of the last forward).
+    public var out: Buffer<Float> { acts.out }
 
     init(store: ParameterStore, prefix: String, config: EncoderConfig, trainable: Bool) {
         self.config = config
+        acts = own
         let h = config.hiddenSize, f = config.intermediateSize
         func lin(_ n: String, _ i: Int, _ o: Int) -> AdaptedLinear {
             AdaptedLinear(store: store, name: prefix + n, inFeatures: i, outFeatures: o, trainable: trainable)
@@ -59,9 +71,11 @@ public final class EncoderLayer {
         UnsafeMutableRawPointer(b.pointer).assumingMemoryBound(to: UInt8.self)
     }
 
-    /// Runs the block on `x [B·L × h]` with the additive key mask `[B × L]`.
+    /// Runs the block on `x [B·L × h]` with the additive key mask `[B × L]`, into `shared`
+    /// activations when given (evaluation), else into the layer's own (training).
     func forward(store: ParameterStore, x: UnsafePointer<Float>, mask: UnsafePointer<Float>, batch B: Int, length L: Int,
-                 training: Bool, rng: inout SeededRNG) {
+                 training: Bool, rng: inout SeededRNG, shared: LayerActivations? = nil) {
+        acts = shared ?? own
         let h = config.hiddenSize, f = config.intermediateSize, H = config.numHeads, dh = config.headSize
         let rows = B * L, pSize = B * H * L * L
         for buf in [q, k, v, context, sum1, h1, sum2, out] { buf.ensureCapacity(rows * h) }
@@ -119,4 +133,20 @@ public final class EncoderLayer {
         LayerNorm.forward(x: sum2.pointer, gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
                           mean: mean2.pointer, rstd: rstd2.pointer, rows: rows, cols: h, eps: config.layerNormEps)
     }
+}
+
+/// Everything one block saves between forward and backward (sized for the largest batch).
+final class LayerActivations {
+    let q = Buffer<Float>(count: 0), k = Buffer<Float>(count: 0), v = Buffer<Float>(count: 0)   // [rows × h]
+    let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L]
+    let probsDropped = Buffer<Float>(count: 0) // dropout(P), only with attention dropout
+    let probsKeep = Buffer<Float>(count: 0)    // its mask (bytes)
+    let context = Buffer<Float>(count: 0)      // [rows × h]
+    let sum1 = Buffer<Float>(count: 0), h1 = Buffer<Float>(count: 0)   // [rows × h]
+    let mean1 = Buffer<Float>(count: 0), rstd1 = Buffer<Float>(count: 0) // [rows]
+    let keep1 = Buffer<Float>(count: 0), keep2 = Buffer<Float>(count: 0) // hidden dropout masks (bytes)
+    let preGelu = Buffer<Float>(count: 0), gelu = Buffer<Float>(count: 0) // [rows × f]
+    let sum2 = Buffer<Float>(count: 0)         // [rows × h]
+    let mean2 = Buffer<Float>(count: 0), rstd2 = Buffer<Float>(count: 0)
+    let out = Buffer<Float>(count: 0)          // [rows × h]
 }

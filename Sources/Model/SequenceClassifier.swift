@@ -17,6 +17,9 @@ public final class SequenceClassifier {
     public let prefix: String
 
     let maskBuffer = Buffer<Float>(count: 0)
+    /// Two activation sets the layers alternate between in evaluation (layer i reads set
+    /// (i−1) mod 2 and writes set i mod 2), so inference needs 2 layers' memory, not all.
+    let evalActivations = [LayerActivations(), LayerActivations()]
     let gradA = Buffer<Float>(count: 0), gradB = Buffer<Float>(count: 0)
     let scratch = BackwardScratch()
     let dLogitsBuffer = Buffer<Float>(count: 0), probsBuffer = Buffer<Float>(count: 0)
@@ -97,8 +100,9 @@ public final class SequenceClassifier {
         try embeddings.forward(store: store, inputIDs: inputIDs, tokenTypeIDs: tokenTypeIDs, batch: batch, length: length,
                                training: training, rng: &rng)
         var x = UnsafePointer(embeddings.output.pointer)
-        for layer in layers {
-            layer.forward(store: store, x: x, mask: maskBuffer.pointer, batch: batch, length: length, training: training, rng: &rng)
+        for (i, layer) in layers.enumerated() {
+            layer.forward(store: store, x: x, mask: maskBuffer.pointer, batch: batch, length: length, training: training,
+                          rng: &rng, shared: training ? nil : evalActivations[i % 2])
             x = UnsafePointer(layer.out.pointer)
         }
         head.forward(store: store, hiddenStates: x, batch: batch, length: length, training: training, rng: &rng)
@@ -111,6 +115,7 @@ public final class SequenceClassifier {
     /// `store.gradients` (zero them between optimizer steps). Layers below the lowest
     /// trainable tensor are skipped entirely.
     public func backward(dLogits: UnsafePointer<Float>) {
+        precondition(lastTraining, "backward needs a forward with training: true (evaluation shares activations between layers)")
         let B = lastBatch, L = lastLength, rows = B * L, h = config.hiddenSize
         let lowest = lowestTrainableLayer
         let needHidden = lowest < layers.count || options.fullFineTuning

@@ -31,7 +31,7 @@ public enum FastMath {
     public static func expNonPositive(_ x: Float) -> Float {
         let x = max(x, -87)
         let k = (x * 1.44269504088896341).rounded()  // nearest integer to x·log2(e)
-        let f = x - k * 0.693147180559945309         // |f| ≤ ln2/2
+        let f = (x - k * 0.693145751953125) - k * 1.428606765330187e-06  // Cody–Waite split of ln 2: |f| ≤ ln2/2
         var p: Float = 1.0 / 5040
         p = p * f + 1.0 / 720
         p = p * f + 1.0 / 120

@@ -29,10 +29,23 @@ public enum MaskedSoftmax {
                     continue
                 }
                 var sum: T = 0
-                for c in 0..<cols {
-                    let e = T.exp(yr[c] - maxv)
-                    yr[c] = e
-                    sum += e
+                if T.self == Float.self {
+                    // Vectorisable exp of non-positive arguments (relative error < 3e-7).
+                    let yf = UnsafeMutableRawPointer(yr).assumingMemoryBound(to: Float.self)
+                    let m = Float(maxv)
+                    var sf: Float = 0
+                    for c in 0..<cols {
+                        let e = FastMath.expNonPositive(yf[c] - m)
+                        yf[c] = e
+                        sf += e
+                    }
+                    sum = T(sf)
+                } else {
+                    for c in 0..<cols {
+                        let e = T.exp(yr[c] - maxv)
+                        yr[c] = e
+                        sum += e
+                    }
                 }
                 let inv = 1 / sum
                 for c in 0..<cols { yr[c] *= inv }

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import Foundation
 
 @Suite("GELU and masked softmax")
 struct ActivationTests {
@@ -113,5 +114,28 @@ struct TanhBufferTests {
         #expect(b.count == 9)  // 6 + 3
         b[7] = 1; b.zero()
         #expect(b[7] == 0)
+    }
+}
+
+@Suite("Float fast paths")
+struct FastPathTests {
+    @Test("Float softmax (polynomial exp) agrees with the exact Double softmax")
+    func softmaxFloat() {
+        let rows = 50, cols = 37
+        let x = randomArray(rows * cols, seed: 50, scale: 20)
+        var y = [Double](repeating: 0, count: rows * cols), yf = [Float](repeating: 0, count: rows * cols)
+        MaskedSoftmax.forward(x: x, mask: nil, y: &y, rows: rows, cols: cols, scale: 0.5)
+        MaskedSoftmax.forward(x: x.map(Float.init), mask: nil, y: &yf, rows: rows, cols: cols, scale: 0.5)
+        for i in 0..<x.count { #expect(abs(Double(yf[i]) - y[i]) <= 1e-6 * y[i] + 1e-9, "\(yf[i]) vs \(y[i])") }
+    }
+
+    @Test("FastMath.expNonPositive over [-87, 0] and below")
+    func expAccuracy() {
+        for i in 0...8700 {
+            let x = -Double(i) * 0.01
+            let got = Double(FastMath.expNonPositive(Float(x))), want = Foundation.exp(Double(Float(x)))
+            #expect(abs(got - want) <= 3e-7 * want, "exp(\(x)): \(got) vs \(want)")
+        }
+        #expect(FastMath.expNonPositive(-200) < 1e-37)
     }
 }
