@@ -24,12 +24,13 @@ public enum FastMath {
         return p / q
     }
 
-    /// exp(x) for x ≤ 0 (the Gaussian density in GELU's derivative): range reduction to
-    /// `2^k · e^f` with |f| ≤ ln2/2 and a degree-7 Taylor polynomial; relative error below
-    /// 3e-7 for x ≥ −87, 0 below.
+    /// exp(x) for x ≤ 0 (softmax after subtracting the row maximum, and the Gaussian density
+    /// in GELU's derivative): range reduction to `2^k · e^f` with |f| ≤ ln2/2 and a degree-7
+    /// Taylor polynomial; relative error below 3e-7 for x ≥ −87, and exactly 0 below −87 —
+    /// never a subnormal, which would make every later BLAS call that reads it crawl.
     @inlinable @inline(__always)
-    public static func expNonPositive(_ x: Float) -> Float {
-        let x = max(x, -87)
+    public static func expNonPositive(_ x0: Float) -> Float {
+        let x = max(x0, -87)
         let k = (x * 1.44269504088896341).rounded()  // nearest integer to x·log2(e)
         let f = (x - k * 0.693145751953125) - k * 1.428606765330187e-06  // Cody–Waite split of ln 2: |f| ≤ ln2/2
         var p: Float = 1.0 / 5040
@@ -40,6 +41,7 @@ public enum FastMath {
         p = p * f + 0.5
         p = p * f + 1
         p = p * f + 1
-        return p * Float(sign: .plus, exponent: Int(k), significand: 1)
+        let r = p * Float(sign: .plus, exponent: Int(k), significand: 1)
+        return x0 < -87 ? 0 : r
     }
 }
