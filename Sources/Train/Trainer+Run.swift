@@ -37,7 +37,9 @@ extension Trainer {
         var windowLoss = 0.0, windowSteps = 0, windowTokens = 0.0, windowStart = Date()
         var lastLoss = Double.nan
         let startStep = step
+        var stepStart = Date()
         while step < totalSteps {
+            stepStart = Date()
             if let stop = stopAfter, step - startStep >= stop { break }
             if position >= plans.count { epoch += 1; position = 0; plans = sampler.plans(epoch: epoch) }
             let commBefore = comm.stats.allreduce
@@ -85,7 +87,9 @@ extension Trainer {
             windowLoss += meanLoss; windowSteps += 1; windowTokens += globalTokens
 
             let commStep = comm.stats.allreduce
+            let stepSeconds = Date().timeIntervalSince(stepStart)
             log?.record(["step": step, "epoch": epoch, "loss": meanLoss, "lr": lr, "grad_norm": norm, "tokens": globalTokens,
+                         "tokens_per_second": globalTokens / max(stepSeconds, 1e-9), "step_ms": stepSeconds * 1000,
                          "allreduce_bytes": commStep.bytes - commBefore.bytes,
                          "allreduce_ms": (commStep.seconds - commBefore.seconds) * 1000])
             if step % logEvery == 0 || step == totalSteps {

@@ -27,7 +27,18 @@ struct TrainerMPITests {
         #expect(a[20]! < a[1]!, "the loss should fall on this learnable task: \(a[1]!) → \(a[20]!)")
         // Only the adapters and head are communicated: bytes per step = 4 × (trainable + 4 slots).
         let log = try String(contentsOfFile: t.root + "/np2/log.jsonl", encoding: .utf8)
-        #expect(log.contains("\"allreduce_bytes\":"))
+        let first = try JSONSerialization.jsonObject(with: Data(log.split(separator: "\n")[0].utf8)) as! [String: Any]
+        for key in ["loss", "lr", "grad_norm", "tokens_per_second", "allreduce_bytes", "allreduce_ms"] {
+            #expect(first[key] != nil, "log record lacks \(key)")
+        }
+        // DCFT on the tiny model: adapters + pooler + classifier, plus 4 slots (loss, tokens, flag, spare).
+        let trainable = (first["allreduce_bytes"] as! NSNumber).intValue / 4 - 4
+        #expect(trainable > 0 && trainable < 3000, "allreduce carries \(trainable) floats: only adapters and head")
+        // dcft plot draws the curves.
+        let plot = try ProcessRunner.run(ProcessRunner.product("dcft"), ["plot", t.root + "/np2"])
+        #expect(plot.status == 0, "\(plot.stderr)")
+        let svg = try String(contentsOfFile: t.root + "/np2/curves.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<polyline").count == 3)  // loss + accuracy
     }
 
     @Test("a run stopped at step 10 and resumed finishes bit-identical to an uninterrupted run (dropout on)")
