@@ -69,7 +69,8 @@ public enum ConfigSchema {
         Key(name: "eval.batch_size", kind: .int, defaultValue: "64", doc: "Per-rank evaluation batch."),
         Key(name: "checkpoint.every_steps", kind: .int, defaultValue: "0", doc: "Checkpoint every N optimizer steps (0: at each evaluation)."),
         Key(name: "checkpoint.keep_last", kind: .int, defaultValue: "2", doc: "Checkpoints kept besides the best."),
-        Key(name: "log.every_steps", kind: .int, defaultValue: "10", doc: "Log line / JSONL record every N optimizer steps."),
+        Key(name: "log.every_steps", kind: .int, defaultValue: "10", doc: "Progress update every N optimizer steps (log.jsonl gets every step)."),
+        Key(name: "log.progress", kind: .choice(["auto", "bar", "plain"]), defaultValue: "auto", doc: "Progress display: a bar redrawn in place, plain lines, or auto (bar when rank 0's stdout is a terminal; mpirun gives ranks a pseudo-terminal, so choose plain when redirecting mpirun's output)."),
     ]
 
     public static let byName: [String: Key] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })

@@ -12,7 +12,7 @@ public final class RunLog {
 
     /// Opens `dir/log.jsonl`. A resumed run keeps the records up to `keepThrough` steps and
     /// drops later ones (they are about to be recomputed).
-    public init(directory: String, resumeFrom keepThrough: Int?) throws {
+    public init(directory: String, resumeFrom keepThrough: Int?, progress: String = "auto") throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = directory + "/log.jsonl"
         var kept = ""
@@ -28,7 +28,7 @@ public final class RunLog {
         }
         h.seekToEndOfFile()
         handle = h
-        isTerminal = isatty(STDOUT_FILENO) != 0
+        isTerminal = progress == "bar" || (progress == "auto" && isatty(STDOUT_FILENO) != 0)
     }
 
     deinit { try? handle.close() }

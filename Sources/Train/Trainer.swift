@@ -100,7 +100,8 @@ public final class Trainer {
                 throw CheckpointError(file: resume, problem: "no such checkpoint")
             }
         }
-        log = comm.rank == 0 ? try RunLog(directory: outputDir, resumeFrom: resumed?.step ?? (resume == nil ? nil : 0)) : nil
+        log = comm.rank == 0 ? try RunLog(directory: outputDir, resumeFrom: resumed?.step ?? (resume == nil ? nil : 0),
+                                                  progress: config.string("log.progress")) : nil
         if let log {
             let adapters = model.dcftAdapters.reduce(0) { $0 + $1.parameterCount } + model.loraAdapters.reduce(0) { $0 + $1.parameterCount }
             log.say("dcft train: task \(task.name), \(world) rank(s) × \(threads) thread(s), \(train.count) examples, global batch \(batch) (\(perRankBatch) per rank × \(world) × \(accum) accumulation), \(totalSteps) steps")

@@ -36,8 +36,4 @@ struct NotYetBuilt: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-struct Bench: PlannedCommand {
-    static let plannedIn = "issue 6: speed against PyTorch and scaling"
-    static let configuration = CommandConfiguration(abstract: "Time training steps and compare with the sgemm peak. (not built yet)")
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
+

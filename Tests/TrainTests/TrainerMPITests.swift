@@ -3,6 +3,7 @@ import Foundation
 import Model
 import TestSupport
 @testable import Train
+@testable import dcft
 
 @Suite("Distributed training under mpirun", .serialized)
 struct TrainerMPITests {
@@ -94,5 +95,33 @@ struct TrainerMPITests {
         #expect(tok.status != 0 && tok.stderr.contains("re-run `dcft prepare` with this model"), "\(tok.stderr)")
         let key = try t.train(np: 1, ["train.lrate=1"])
         #expect(key.status != 0 && key.stderr.contains("did you mean \"train.lr\""), "\(key.stderr)")
+    }
+}
+
+@Suite("dcft bench")
+struct BenchCommandTests {
+    @Test("bench reports step time, throughput, GFLOP/s against sgemm, and allreduce share")
+    func bench() throws {
+        let t = try TinyRun(trainExamples: 8, devExamples: 4)
+        let r = try ProcessRunner.mpirun(np: 2, "dcft", ["bench", "--model", t.model, "--batch", "4", "--seq", "16",
+                                                         "--threads", "1", "--steps", "2", "--warmup", "1"], timeout: 120)
+        #expect(r.status == 0, "\(r.stderr)")
+        for fragment in ["ranks 2 × threads 1", "step: median", "tokens/s in all", "of sgemm peak", "allreduce: median"] {
+            #expect(r.stdout.contains(fragment), "missing \(fragment) in\n\(r.stdout)")
+        }
+    }
+
+    @Test("the FLOP model: a frozen encoder step costs about 2× its forward, full fine-tuning about 3×")
+    func flopModel() {
+        let c = EncoderConfig(architecture: .bert, vocabSize: 10, hiddenSize: 384, numLayers: 6, numHeads: 12, intermediateSize: 1536)
+        let head = Bench.stepFLOPs(c, batch: 32, seq: 128, full: false, headOnly: true)
+        let peft = Bench.stepFLOPs(c, batch: 32, seq: 128, full: false, headOnly: false)
+        let full = Bench.stepFLOPs(c, batch: 32, seq: 128, full: true, headOnly: false)
+        // Linear part of one forward: 2·4096·(4·384² + 2·384·1536) per layer.
+        let perLayer: Double = 4 * 384 * 384 + 2 * 384 * 1536
+        let linear: Double = 2 * 4096 * perLayer * 6
+        #expect(head > linear)
+        #expect(abs(peft / head - 2) < 0.2)
+        #expect(abs(full / head - 3) < 0.2)
     }
 }

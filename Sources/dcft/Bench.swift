@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Collectives
+import Model
+import TensorCore
+
+/// `dcft bench`: times training steps on synthetic batches of fixed shape and reports
+/// ms/step, tokens/s, achieved GFLOP/s against the sgemm throughput measured on the same
+/// shapes, and time in allreduce. Run under mpirun for several ranks.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time training steps and compare with the sgemm peak on the same shapes.",
+        discussion: "mpirun -np 2 dcft bench --batch 16 --seq 128 --threads 1 (per-rank batch; global = batch × ranks)")
+
+    @Option(help: "Hugging Face model directory.") var model: String = "models/all-MiniLM-L6-v2"
+    @Option(help: "Per-rank batch size.") var batch: Int = 32
+    @Option(help: "Sequence length (every row full, no padding).") var seq: Int = 128
+    @Option(help: "Threads per rank (BLAS and kernels).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "dcft, lora, none (head only) or full.") var adapter: String = "dcft"
+    @Option(help: "DCFT kernel d.") var kernel: Int = 8
+    @Option(help: "LoRA rank.") var loraRank: Int = 1
+    @Option(help: "Timed steps.") var steps: Int = 10
+    @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
+
+    func run() throws {
+        let comm = try Communicator.world()
+        BLAS.threads = threads
+        Parallel.threads = threads
+        let dir = try ModelDirectory(path: model)
+        var opts = ModelOptions(numLabels: 2, hiddenDropout: 0.1, attentionDropout: 0.1)
+        switch adapter {
+        case "dcft": opts.adapter = .dcft(DCFTOptions(kernel: kernel))
+        case "lora": opts.adapter = .lora(LoRAOptions(rank: loraRank, alpha: Float(2 * loraRank)))
+        case "none": opts.adapter = .none
+        case "full": opts.adapter = .none; opts.fullFineTuning = true
+        default: throw ValidationError("--adapter must be dcft, lora, none or full")
+        }
+        let net = try SequenceClassifier.pretrained(dir, options: opts)
+        let c = dir.config, n = batch * seq
+        var rng = SeededRNG(seed: 1, stream: UInt64(comm.rank))
+        let lo = min(1000, c.vocabSize / 2)  // skip the special and rare low ids
+        let ids = (0..<n).map { _ in Int32(lo + Int(rng.next() % UInt64(c.vocabSize - lo))) }
+        let types = [Int32](repeating: 0, count: n), mask = [Float](repeating: 1, count: n)
+        let labels = (0..<batch).map { Float($0 % 2) }
+        let count = net.store.trainableParameterCount
+        var times: [Double] = [], commTimes: [Double] = []
+        for s in 0..<(warmup + steps) {
+            try comm.barrier()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            net.store.gradients.zero()
+            try net.forward(inputIDs: ids, tokenTypeIDs: types, attentionMask: mask, batch: batch, length: seq, training: true, rng: &rng)
+            let (_, dl) = try net.loss(labels: labels)
+            net.backward(dLogits: dl)
+            let c0 = comm.stats.allreduce.seconds
+            try comm.allreduce(net.store.gradients.buffer)
+            let commSeconds = comm.stats.allreduce.seconds - c0
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            if s >= warmup { times.append(Double(t1 - t0) * 1e-9); commTimes.append(commSeconds) }
+        }
+        let flops = Self.stepFLOPs(c, batch: batch, seq: seq, full: opts.fullFineTuning, headOnly: adapter == "none")
+        let peak = Self.sgemmPeak(c, rows: n)
+        guard comm.rank == 0 else { return }
+        let med = times.sorted()[times.count / 2], comm_ = commTimes.sorted()[commTimes.count / 2]
+        let gflops = flops / med / 1e9
+        print("model \(model): h \(c.hiddenSize), layers \(c.numLayers), adapter \(adapter)\(adapter == "dcft" ? " d=\(kernel)" : adapter == "lora" ? " r=\(loraRank)" : "")")
+        print("ranks \(comm.size) × threads \(threads); per-rank batch \(batch) × seq \(seq); trainable \(count) (allreduce \(4 * (count + SequenceClassifier.extraGradientSlots)) bytes)")
+        print(String(format: "step: median %.1f ms over %d steps (min %.1f, max %.1f)", med * 1000, times.count, times.min()! * 1000, times.max()! * 1000))
+        print(String(format: "throughput: %.0f tokens/s per rank, %.0f tokens/s in all", Double(n) / med, Double(n * comm.size) / med))
+        print(String(format: "compute: %.1f GFLOP per step per rank, %.1f GFLOP/s achieved; sgemm on the same shapes %.1f GFLOP/s → %.0f%% of sgemm peak",
+                     flops / 1e9, gflops, peak, 100 * gflops / peak))
+        print(String(format: "allreduce: median %.3f ms per step (%.1f%% of the step)", comm_ * 1000, 100 * comm_ / med))
+    }
+
+    /// Matmul FLOPs of one training step (forward + backward), the figure GFLOP/s refers to:
+    /// linears `2·n·in·out` forward, again for `dx` in backward, and again for `dW` when
+    /// training every weight; attention `4·B·L²·h` forward (scores and context), twice that backward.
+    static func stepFLOPs(_ c: EncoderConfig, batch: Int, seq: Int, full: Bool, headOnly: Bool) -> Double {
+        let n = Double(batch * seq), h = Double(c.hiddenSize), f = Double(c.intermediateSize)
+        let linear = 2 * n * (4 * h * h + 2 * h * f)
+        let attention = 4 * Double(batch) * Double(seq * seq) * h
+        let forward = linear + attention
+        if headOnly { return Double(c.numLayers) * forward }
+        let backward = linear + 2 * attention + (full ? linear : 0)
+        return Double(c.numLayers) * (forward + backward)
+    }
+
+    /// sgemm GFLOP/s on the step's main shapes ([n × h]·[h × h]ᵀ and [n × h]·[h × f]ᵀ), best of 5.
+    static func sgemmPeak(_ c: EncoderConfig, rows n: Int) -> Double {
+        let h = c.hiddenSize, f = c.intermediateSize
+        let x = Buffer<Float>(count: n * f), w = Buffer<Float>(count: f * h), y = Buffer<Float>(count: n * f)
+        for i in 0..<x.count { x[i] = Float(i % 7) * 0.01 }
+        for i in 0..<w.count { w[i] = Float(i % 5) * 0.01 }
+        var best = 0.0
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            Matmul.gemm(transB: true, m: n, n: h, k: h, a: x.pointer, lda: h, b: w.pointer, ldb: h, c: y.pointer, ldc: h)
+            Matmul.gemm(transB: true, m: n, n: f, k: h, a: x.pointer, lda: h, b: w.pointer, ldb: h, c: y.pointer, ldc: f)
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            best = max(best, 2 * Double(n) * Double(h) * Double(h + f) / dt / 1e9)
+        }
+        return best
+    }
+}
