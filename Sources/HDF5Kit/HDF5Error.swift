@@ -23,10 +23,18 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 
 /// Global set-up and error-stack capture.
 enum HDF5Library {
-    /// Turns off HDF5's automatic printing of error stacks, once per process.
+    /// Turns off HDF5's automatic printing of error stacks for the calling thread. Debian's
+    /// HDF5 is built thread-safe, where error stacks (and this setting) are per thread, so
+    /// every entry point calls it; it is one cheap library call.
+    @inline(__always)
+    static func quiet() {
+        H5Eset_auto2(dcft_h5e_default(), nil, nil)
+    }
+
+    /// Library initialisation, once per process.
     static let silenced: Void = {
         H5open()
-        H5Eset_auto2(dcft_h5e_default(), nil, nil)
+        quiet()
     }()
 
     /// Reads and clears the current thread's HDF5 error stack.

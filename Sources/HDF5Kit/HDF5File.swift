@@ -30,6 +30,7 @@ public final class HDF5File {
     /// Creates a new file, replacing an existing one when `overwrite` is true
     /// (otherwise an existing file is an error and is left untouched).
     public static func create(_ path: String, overwrite: Bool = true) throws -> HDF5File {
+        HDF5Library.quiet()
         _ = HDF5Library.silenced
         let flags = overwrite ? dcft_h5f_acc_trunc() : dcft_h5f_acc_excl()
         let id = H5Fcreate(path, flags, dcft_h5p_default(), dcft_h5p_default())
@@ -44,6 +45,7 @@ public final class HDF5File {
     /// Opens an existing file. A missing file, a file that is not HDF5, and a
     /// truncated or corrupted file each give an `HDF5Error` that says which.
     public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
+        HDF5Library.quiet()
         _ = HDF5Library.silenced
         if access(path, F_OK) != 0 {
             throw HDF5Error(file: path, object: "", message: "no such file", stack: [])
@@ -73,11 +75,13 @@ public final class HDF5File {
 
     /// Writes buffered data and metadata to the operating system.
     public func flush() throws {
+        HDF5Library.quiet()
         if H5Fflush(id, H5F_SCOPE_GLOBAL) < 0 { throw HDF5Library.error(path, "", "flush failed") }
     }
 
     /// Closes the file now; later use of its groups fails with an error.
     public func close() throws {
+        HDF5Library.quiet()
         if closed { return }
         closed = true
         if H5Fclose(id) < 0 { throw HDF5Library.error(path, "", "close failed (data may not be on disk)") }

@@ -24,6 +24,7 @@ public enum HDF5Attribute: Equatable, Sendable, CustomStringConvertible {
 extension HDF5Group {
     /// Sets (creating or replacing) attribute `name` on `object`.
     public func setAttribute(_ name: String, _ value: HDF5Attribute, on object: String = ".") throws {
+        HDF5Library.quiet()
         let oid = try openObject(object)
         defer { H5Oclose(oid) }
         let where_ = fullPath(object) + "@" + name
@@ -64,6 +65,7 @@ extension HDF5Group {
 
     /// Names of the attributes on `object`, in name order.
     public func attributeNames(on object: String = ".") throws -> [String] {
+        HDF5Library.quiet()
         let oid = try openObject(object)
         defer { H5Oclose(oid) }
         var names: [String] = []
@@ -82,6 +84,7 @@ extension HDF5Group {
     /// Reads attribute `name` on `object`. Integers come back as `.int`/`.ints`,
     /// floats as `.double`/`.doubles`, strings (fixed or variable length) as `.string`.
     public func attribute(_ name: String, on object: String = ".") throws -> HDF5Attribute {
+        HDF5Library.quiet()
         let oid = try openObject(object)
         defer { H5Oclose(oid) }
         let where_ = fullPath(object) + "@" + name

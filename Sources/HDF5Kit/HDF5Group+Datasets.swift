@@ -5,11 +5,13 @@ extension HDF5Group {
     /// Writes `values` as a new dataset `name` of `shape` (default: 1-D of `values.count`).
     /// Parent groups are created as needed. An existing dataset of that name is an error.
     public func write<T: HDF5Scalar>(_ name: String, _ values: [T], shape: [Int]? = nil) throws {
+        HDF5Library.quiet()
         try values.withUnsafeBufferPointer { try write(name, UnsafeRawBufferPointer($0), type: T.self, shape: shape ?? [values.count]) }
     }
 
     /// Writes `buffer` (row-major, `shape.reduce(1,*)` elements) as dataset `name`.
     public func write<T: HDF5Scalar>(_ name: String, _ buffer: UnsafeRawBufferPointer, type: T.Type, shape: [Int]) throws {
+        HDF5Library.quiet()
         let count = shape.reduce(1, *)
         guard shape.allSatisfy({ $0 >= 0 }), count * MemoryLayout<T>.stride == buffer.count else {
             throw HDF5Error(file: file.path, object: fullPath(name),
@@ -36,6 +38,7 @@ extension HDF5Group {
 
     /// Shape of dataset `name`.
     public func shape(of name: String) throws -> [Int] {
+        HDF5Library.quiet()
         let dset = try openDataset(name)
         defer { H5Dclose(dset) }
         return try datasetShape(dset, name)
@@ -43,6 +46,7 @@ extension HDF5Group {
 
     /// The stored element type of `name` ("float32", "int8", ...).
     public func storedType(of name: String) throws -> String {
+        HDF5Library.quiet()
         let dset = try openDataset(name)
         defer { H5Dclose(dset) }
         let t = H5Dget_type(dset)
@@ -52,6 +56,7 @@ extension HDF5Group {
 
     /// Reads a whole dataset. The stored type must be exactly `T`: no silent conversion.
     public func read<T: HDF5Scalar>(_ name: String, as: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
+        HDF5Library.quiet()
         let dset = try openDataset(name)
         defer { H5Dclose(dset) }
         try checkType(dset, name, T.self)
@@ -68,6 +73,7 @@ extension HDF5Group {
 
     /// Reads rows `rows` of the first dimension (a hyperslab; other dimensions whole).
     public func readRows<T: HDF5Scalar>(_ name: String, rows: Range<Int>, as: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
+        HDF5Library.quiet()
         let dset = try openDataset(name)
         defer { H5Dclose(dset) }
         try checkType(dset, name, T.self)
@@ -88,6 +94,7 @@ extension HDF5Group {
     /// Reads rows `rows` of 1-D or N-D dataset `name` into `buffer`, which must hold
     /// exactly `rows.count × (product of the other dimensions)` elements. No allocation.
     public func readRows<T: HDF5Scalar>(_ name: String, rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws {
+        HDF5Library.quiet()
         let dset = try openDataset(name)
         defer { H5Dclose(dset) }
         try checkType(dset, name, T.self)

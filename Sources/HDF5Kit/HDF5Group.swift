@@ -33,6 +33,7 @@ public final class HDF5Group {
 
     /// Whether a link `name` exists (intermediate groups are checked one by one).
     public func contains(_ name: String) -> Bool {
+        HDF5Library.quiet()
         var prefix = ""
         for part in name.split(separator: "/") {
             prefix += prefix.isEmpty ? String(part) : "/" + part
@@ -44,6 +45,7 @@ public final class HDF5Group {
     /// Creates a child group (and missing parents).
     @discardableResult
     public func createGroup(_ name: String) throws -> HDF5Group {
+        HDF5Library.quiet()
         let lcpl = H5Pcreate(dcft_h5p_link_create())
         defer { H5Pclose(lcpl) }
         H5Pset_create_intermediate_group(lcpl, 1)
@@ -54,6 +56,7 @@ public final class HDF5Group {
 
     /// Opens an existing child group.
     public func group(_ name: String) throws -> HDF5Group {
+        HDF5Library.quiet()
         guard contains(name) else { throw error(name, "no such group") }
         let gid = H5Gopen2(id, name, dcft_h5p_default())
         if gid < 0 { throw error(name, "cannot open as a group (is it a dataset?)") }
@@ -65,6 +68,7 @@ public final class HDF5Group {
 
     /// Names of the direct children, in name order, with their kind.
     public func children() throws -> [(name: String, kind: ObjectKind)] {
+        HDF5Library.quiet()
         var info = H5G_info_t()
         if H5Gget_info(id, &info) < 0 { throw error(".", "cannot list group") }
         var out: [(String, ObjectKind)] = []
