@@ -70,13 +70,11 @@ extension EncoderLayer {
 
         // ctx = P'·v per (b, head): dP' = dctx·vᵀ, dv = P'ᵀ·dctx.
         let pUsed = attnDrop ? probsDropped.pointer : probs.pointer
-        for b in 0..<B {
-            let off = b * L * h, poff = b * H * L * L
-            Matmul.gemmStridedBatched(transB: true, m: L, n: L, k: dh, a: s.dctx.pointer + off, lda: h, strideA: dh,
-                                      b: v.pointer + off, ldb: h, strideB: dh, c: s.dpd.pointer + poff, ldc: L, strideC: L * L, batch: H)
-            Matmul.gemmStridedBatched(transA: true, m: L, n: dh, k: L, a: pUsed + poff, lda: L, strideA: L * L,
-                                      b: s.dctx.pointer + off, ldb: h, strideB: dh, c: s.dv.pointer + off, ldc: h, strideC: dh, batch: H)
-        }
+        let act = (L * h, dh), att = (H * L * L, L * L)  // (outer = batch row, inner = head) strides
+        Matmul.gemmBatched2D(transB: true, m: L, n: L, k: dh, a: s.dctx.pointer, lda: h, strideA: act,
+                             b: v.pointer, ldb: h, strideB: act, c: s.dpd.pointer, ldc: L, strideC: att, outer: B, inner: H)
+        Matmul.gemmBatched2D(transA: true, m: L, n: dh, k: L, a: pUsed, lda: L, strideA: att,
+                             b: s.dctx.pointer, ldb: h, strideB: act, c: s.dv.pointer, ldc: h, strideC: act, outer: B, inner: H)
         var dP = s.dpd.pointer
         if attnDrop {
             s.dp.pointer.update(repeating: 0, count: pSize)
@@ -86,13 +84,10 @@ extension EncoderLayer {
         s.draw.pointer.update(repeating: 0, count: pSize)
         MaskedSoftmax.backward(y: probs.pointer, dy: dP, dx: s.draw.pointer, rows: B * H * L, cols: L, scale: 1 / Float(dh).squareRoot())
         // raw = q·kᵀ: dq = draw·k, dk = drawᵀ·q.
-        for b in 0..<B {
-            let off = b * L * h, poff = b * H * L * L
-            Matmul.gemmStridedBatched(m: L, n: dh, k: L, a: s.draw.pointer + poff, lda: L, strideA: L * L,
-                                      b: k.pointer + off, ldb: h, strideB: dh, c: s.dq.pointer + off, ldc: h, strideC: dh, batch: H)
-            Matmul.gemmStridedBatched(transA: true, m: L, n: dh, k: L, a: s.draw.pointer + poff, lda: L, strideA: L * L,
-                                      b: q.pointer + off, ldb: h, strideB: dh, c: s.dk.pointer + off, ldc: h, strideC: dh, batch: H)
-        }
+        Matmul.gemmBatched2D(m: L, n: dh, k: L, a: s.draw.pointer, lda: L, strideA: att,
+                             b: k.pointer, ldb: h, strideB: act, c: s.dq.pointer, ldc: h, strideC: act, outer: B, inner: H)
+        Matmul.gemmBatched2D(transA: true, m: L, n: dh, k: L, a: s.draw.pointer, lda: L, strideA: att,
+                             b: q.pointer, ldb: h, strideB: act, c: s.dk.pointer, ldc: h, strideC: act, outer: B, inner: H)
         query.backward(store: store, x: x, dy: s.dq.pointer, dx: dX, rows: rows, training: training)
         key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training)
         value.backward(store: store, x: x, dy: s.dv.pointer, dx: dX, rows: rows, training: training)

@@ -90,12 +90,9 @@ public final class EncoderLayer {
         value.forward(store: store, x: x, y: v.pointer, rows: rows, training: training, rng: &rng)
 
         // Scores per (b, head): q_bh·k_bhᵀ, then scaled masked softmax.
-        for b in 0..<B {
-            let off = b * L * h
-            Matmul.gemmStridedBatched(transB: true, m: L, n: L, k: dh,
-                                      a: q.pointer + off, lda: h, strideA: dh, b: k.pointer + off, ldb: h, strideB: dh,
-                                      c: probs.pointer + b * H * L * L, ldc: L, strideC: L * L, batch: H)
-        }
+        Matmul.gemmBatched2D(transB: true, m: L, n: L, k: dh,
+                             a: q.pointer, lda: h, strideA: (L * h, dh), b: k.pointer, ldb: h, strideB: (L * h, dh),
+                             c: probs.pointer, ldc: L, strideC: (H * L * L, L * L), outer: B, inner: H)
         MaskedSoftmax.forward(x: probs.pointer, mask: mask, y: probs.pointer, rows: B * H * L, cols: L,
                               rowsPerMask: H * L, scale: 1 / Float(dh).squareRoot())
         var pUsed = probs.pointer
@@ -106,12 +103,9 @@ public final class EncoderLayer {
                             p: config.attentionDropout, rng: &rng)
             pUsed = probsDropped.pointer
         }
-        for b in 0..<B {
-            let off = b * L * h
-            Matmul.gemmStridedBatched(m: L, n: dh, k: L, a: pUsed + b * H * L * L, lda: L, strideA: L * L,
-                                      b: v.pointer + off, ldb: h, strideB: dh,
-                                      c: context.pointer + off, ldc: h, strideC: dh, batch: H)
-        }
+        Matmul.gemmBatched2D(m: L, n: dh, k: L, a: pUsed, lda: L, strideA: (H * L * L, L * L),
+                             b: v.pointer, ldb: h, strideB: (L * h, dh),
+                             c: context.pointer, ldc: h, strideC: (L * h, dh), outer: B, inner: H)
 
         attentionOutput.forward(store: store, x: context.pointer, y: sum1.pointer, rows: rows, training: training, rng: &rng)
         if hidDrop {

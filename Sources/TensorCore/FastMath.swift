@@ -31,7 +31,10 @@ public enum FastMath {
     @inlinable @inline(__always)
     public static func expNonPositive(_ x0: Float) -> Float {
         let x = max(x0, -87)
-        let k = (x * 1.44269504088896341).rounded()  // nearest integer to x·log2(e)
+        // Nearest integer to x·log2(e) by the 1.5·2^23 trick (|t| < 2^22), which vectorises;
+        // Float.rounded() is a libm call.
+        let t = x * 1.44269504088896341
+        let k = (t + 12_582_912) - 12_582_912
         let f = (x - k * 0.693145751953125) - k * 1.428606765330187e-06  // Cody–Waite split of ln 2: |f| ≤ ln2/2
         var p: Float = 1.0 / 5040
         p = p * f + 1.0 / 720
@@ -41,7 +44,8 @@ public enum FastMath {
         p = p * f + 0.5
         p = p * f + 1
         p = p * f + 1
-        let r = p * Float(sign: .plus, exponent: Int(k), significand: 1)
+        // 2^k by building the exponent bits (k ≥ −126 here, so the result is normal).
+        let r = p * Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
         return x0 < -87 ? 0 : r
     }
 }

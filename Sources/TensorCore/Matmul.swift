@@ -25,11 +25,7 @@ public enum Matmul {
     }
 
     /// `batch` independent products `C_i = alpha · op(A_i) · op(B_i) + beta · C_i`, where
-    /// `X_i` starts at `x + i·strideX` (strides in elements). Used for attention:
-    /// scores `[B·H, L, L] = Q[B·H, L, dh] · K[B·H, L, dh]ᵀ` and context `= P · V`.
-    ///
-    /// Batches are spread over `Parallel.threads` threads with one BLAS thread each
-    /// when they are many and small, which beats threading inside each tiny gemm.
+    /// `X_i` starts at `x + i·strideX` (strides in elements).
     @inlinable
     public static func gemmStridedBatched<T: TensorScalar>(
         transA: Bool = false, transB: Bool = false,
@@ -39,22 +35,45 @@ public enum Matmul {
         beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int, strideC: Int,
         batch: Int
     ) {
-        if batch == 0 { return }
+        gemmBatched2D(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: lda, strideA: (0, strideA), b: b, ldb: ldb, strideB: (0, strideB),
+                      beta: beta, c: c, ldc: ldc, strideC: (0, strideC), outer: 1, inner: batch)
+    }
+
+    /// `outer × inner` independent products; item `(o, i)` of X starts at
+    /// `x + o·strideX.outer + i·strideX.inner`. Attention uses outer = batch rows and
+    /// inner = heads, addressing each head in place inside `[rows × h]` activations.
+    ///
+    /// Many small products are spread over `Parallel.threads` threads with one BLAS thread
+    /// each (set once for the whole call), which beats threading inside each tiny gemm.
+    @inlinable
+    public static func gemmBatched2D<T: TensorScalar>(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: T = 1, a: UnsafePointer<T>, lda: Int, strideA: (outer: Int, inner: Int),
+        b: UnsafePointer<T>, ldb: Int, strideB: (outer: Int, inner: Int),
+        beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int, strideC: (outer: Int, inner: Int),
+        outer: Int, inner: Int
+    ) {
+        let count = outer * inner
+        if count == 0 { return }
         let body = { (range: Range<Int>) in
-            for i in range {
+            for idx in range {
+                let o = idx / inner, i = idx % inner
                 gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                     a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                     beta: beta, c: c + i * strideC, ldc: ldc)
+                     a: a + o * strideA.outer + i * strideA.inner, lda: lda,
+                     b: b + o * strideB.outer + i * strideB.inner, ldb: ldb,
+                     beta: beta, c: c + o * strideC.outer + i * strideC.inner, ldc: ldc)
             }
         }
         let small = m * n * k < 256 * 256 * 256
-        if small && batch >= 2 && Parallel.threads > 1 {
+        if small && count >= 2 && Parallel.threads > 1 {
             let saved = BLAS.threads
-            BLAS.threads = 1
-            Parallel.forRanges(batch, grain: 1, body)
-            BLAS.threads = saved
+            if saved != 1 { BLAS.threads = 1 }
+            Parallel.forRanges(count, grain: 1, body)
+            if saved != 1 { BLAS.threads = saved }
         } else {
-            body(0..<batch)
+            body(0..<count)
         }
     }
 }

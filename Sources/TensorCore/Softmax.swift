@@ -17,13 +17,14 @@ public enum MaskedSoftmax {
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
             for r in range {
                 let xr = x + r * cols, yr = y + r * cols
-                let mr: UnsafePointer<T>? = mask.map { $0 + (r / rowsPerMask) * cols }
                 var maxv = -T.infinity
-                for c in 0..<cols {
-                    let v = scale * xr[c] + (mr?[c] ?? 0)
-                    yr[c] = v
-                    if v > maxv { maxv = v }
+                if let mask {
+                    let mr = mask + (r / rowsPerMask) * cols
+                    for c in 0..<cols { yr[c] = scale * xr[c] + mr[c] }
+                } else {
+                    for c in 0..<cols { yr[c] = scale * xr[c] }
                 }
+                for c in 0..<cols { maxv = max(maxv, yr[c]) }
                 if maxv == -T.infinity {
                     for c in 0..<cols { yr[c] = 0 }
                     continue
