@@ -20,6 +20,24 @@ public enum Matmul {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        // With single-threaded BLAS (how dcft runs: `BLAS.threads = 1`), large products are
+        // split by rows of C over `Parallel.threads` threads. Each row is computed by the same
+        // kernel over the same k, so the result does not depend on the split; and no BLAS
+        // worker threads sit spinning while the elementwise kernels run.
+        let chunks = Parallel.threads
+        if chunks > 1 && m >= 2 * chunks && m * n * k >= 1 << 21 && BLAS.threads == 1 {
+            let per = (m + chunks - 1) / chunks
+            Parallel.forRanges(chunks, grain: 1) { range in
+                for t in range {
+                    let r0 = t * per, r1 = min(m, r0 + per)
+                    if r0 >= r1 { continue }
+                    T.blasGemm(transA: transA, transB: transB, m: r1 - r0, n: n, k: k, alpha: alpha,
+                               a: transA ? a + r0 : a + r0 * lda, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: c + r0 * ldc, ldc: ldc)
+                }
+            }
+            return
+        }
         T.blasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }

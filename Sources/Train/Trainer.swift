@@ -45,7 +45,7 @@ public final class Trainer {
         self.config = config
         self.comm = comm
         let threads = Trainer.threadsPerRank(config.int("train.threads"))
-        BLAS.threads = threads
+        BLAS.threads = 1           // dcft splits large products itself (Matmul.gemm)
         Parallel.threads = threads
 
         let dir = try ModelDirectory(path: config.string("model"))

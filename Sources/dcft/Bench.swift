@@ -24,7 +24,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let comm = try Communicator.world()
-        BLAS.threads = threads
+        BLAS.threads = 1           // dcft splits large products itself (Matmul.gemm)
         Parallel.threads = threads
         let dir = try ModelDirectory(path: model)
         var opts = ModelOptions(numLabels: 2, hiddenDropout: 0.1, attentionDropout: 0.1)

@@ -29,7 +29,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLAS.threads = n
+        BLAS.threads = 1           // dcft splits large products itself (Matmul.gemm)
         Parallel.threads = n
         let dir = try ModelDirectory(path: model)
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
