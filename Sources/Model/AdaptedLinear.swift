@@ -66,15 +66,16 @@ public final class AdaptedLinear {
 
     /// Backward given `dy [rows × out]`: accumulates `dx` (nil when nothing below needs it),
     /// and gradients of the trainable tensors only (`dW`/`db` only in full fine-tuning).
+    /// `accumulateDX: false` overwrites `dx` (the frozen path's gemm writes it, the adapter adds).
     public func backward(store: ParameterStore, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool) {
+                         dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool, accumulateDX: Bool = true) {
         Linear.backward(x: x, weight: store.values(weight), dy: dy, dx: dx,
                         dWeight: store.gradient(weight), dBias: store.gradient(bias),
-                        rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+                        rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, accumulateDX: accumulateDX)
         switch adapter {
         case .none: break
         case .dcft(let a):
-            work.ensureCapacity(2 * rows * a.kernel)
+            work.ensureCapacity(a.workCount(rows: rows))
             a.backward(store: store, x: x, u: saved1.pointer, v: saved2.pointer, dy: dy, dx: dx, rows: rows, work: work.pointer)
         case .lora(let a):
             let dropped = training && a.dropout > 0

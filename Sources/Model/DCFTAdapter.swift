@@ -72,6 +72,9 @@ public struct DCFTAdapter: Sendable {
                         u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int) {
         let A = store.values(a), B = store.values(b), C = store.values(c)
         let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
+        if d == 8 && s == 8 {
+            return forward8(A: A, B: B, C: C, x: x, y: y, u: u, v: v, rows: rows)
+        }
         Parallel.forRanges(rows, grain: 64) { range in
             for n in range {
                 let xr = x + n * inF, ur = u + n * d, vr = v + n * d, yr = y + n * outF
@@ -93,64 +96,81 @@ public struct DCFTAdapter: Sendable {
         }
     }
 
+    /// Rows per block of the parameter-gradient reduction (fixed, so the summation order —
+    /// and the result, bit for bit — does not depend on the thread count).
+    public static let gradientBlockRows = 128
+
+    /// Floats of `work` that `backward` needs for `rows` rows: `dv`, `du` (`rows·d` each) and
+    /// one partial gradient `[nOut + d² + nIn]` per block of `gradientBlockRows` rows.
+    public func workCount(rows: Int) -> Int {
+        let blocks = (rows + Self.gradientBlockRows - 1) / Self.gradientBlockRows
+        return 2 * rows * kernel + blocks * parameterCount
+    }
+
     /// Backward of `forward` given `dy [rows × out]`, accumulating `dx` (when non-nil) and the
-    /// gradients of A, B and C. `work` needs `2 · rows · d` floats (dv and du).
+    /// gradients of A, B and C. `work` needs `workCount(rows:)` floats.
     ///
     ///     dv[n,q] = scale · Σ_j B[j]·dy[n, s·j+q]     dB[j] += scale · Σ_n Σ_q dy[n, s·j+q]·v[n,q]
     ///     du[n,p] = Σ_q dv[n,q]·C[p,q]                dC[p,q] += Σ_n u[n,p]·dv[n,q]
     ///     dx[n, s·i+p] += A[i]·du[n,p]                dA[i] += Σ_n Σ_p x[n, s·i+p]·du[n,p]
     ///
-    /// Parameter gradients are reduced over rows in a fixed order (deterministic).
+    /// Rows are processed in parallel in fixed blocks; each block writes its partial parameter
+    /// gradients `[dB | dC | dA]`, which are then summed in block order (deterministic).
     public func backward(store: ParameterStore, x: UnsafePointer<Float>, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
                          dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
                          work: UnsafeMutablePointer<Float>) {
         let A = store.values(a), B = store.values(b), C = store.values(c)
         guard let dA = store.gradient(a), let dB = store.gradient(b), let dC = store.gradient(c) else { return }
         let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
-        let dv = work, du = work + rows * d
-        // Row-local parts in parallel.
-        Parallel.forRanges(rows, grain: 64) { range in
-            for n in range {
-                let dyr = dy + n * outF, dvr = dv + n * d, dur = du + n * d
-                for q in 0..<d { dvr[q] = 0 }
-                for j in 0..<nOut {
-                    let bj = scale * B[j], dyj = dyr + s * j
-                    for q in 0..<d { dvr[q] += bj * dyj[q] }
-                }
-                for p in 0..<d {
-                    let cp = C + p * d
-                    var acc: Float = 0
-                    for q in 0..<d { acc += dvr[q] * cp[q] }
-                    dur[p] = acc
-                }
-                if let dx {
-                    let dxr = dx + n * inF
+        let P = parameterCount, blockRows = Self.gradientBlockRows
+        let blocks = (rows + blockRows - 1) / blockRows
+        let dv = work, du = work + rows * d           // [rows × d] each
+        let partials = work + 2 * rows * d            // [blocks × (nOut + d² + nIn)]
+        if d == 8 && s == 8 {
+            backward8(A: A, B: B, C: C, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows, dv: dv, du: du, partials: partials)
+        } else {
+        Parallel.forRanges(blocks, grain: 1) { range in
+            for blk in range {
+                let pB = partials + blk * P, pC = pB + nOut, pA = pC + d * d
+                for t in 0..<P { pB[t] = 0 }
+                for n in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
+                    let dyr = dy + n * outF, dvr = dv + n * d, dur = du + n * d
+                    let vr = v + n * d, ur = u + n * d, xr = x + n * inF
+                    for q in 0..<d { dvr[q] = 0 }
+                    for j in 0..<nOut {
+                        let bj = scale * B[j], dyj = dyr + s * j
+                        var acc: Float = 0
+                        for q in 0..<d { dvr[q] += bj * dyj[q]; acc += dyj[q] * vr[q] }
+                        pB[j] += acc
+                    }
+                    for p in 0..<d {
+                        let cp = C + p * d, up = ur[p], pCp = pC + p * d
+                        var acc: Float = 0
+                        for q in 0..<d { acc += dvr[q] * cp[q]; pCp[q] += up * dvr[q] }
+                        dur[p] = acc
+                    }
                     for i in 0..<nIn {
-                        let ai = A[i], dxi = dxr + s * i
-                        for p in 0..<d { dxi[p] += ai * dur[p] }
+                        let xi = xr + s * i
+                        var acc: Float = 0
+                        for p in 0..<d { acc += xi[p] * dur[p] }
+                        pA[i] += acc
+                    }
+                    if let dx {
+                        let dxr = dx + n * inF
+                        for i in 0..<nIn {
+                            let ai = A[i], dxi = dxr + s * i
+                            for p in 0..<d { dxi[p] += ai * dur[p] }
+                        }
                     }
                 }
             }
         }
-        // Parameter gradients: serial over rows, fixed order.
-        for n in 0..<rows {
-            let dyr = dy + n * outF, vr = v + n * d, ur = u + n * d, dvr = dv + n * d, dur = du + n * d, xr = x + n * inF
-            for j in 0..<nOut {
-                let dyj = dyr + s * j
-                var acc: Float = 0
-                for q in 0..<d { acc += dyj[q] * vr[q] }
-                dB[j] += scale * acc
-            }
-            for p in 0..<d {
-                let up = ur[p], dcp = dC + p * d
-                for q in 0..<d { dcp[q] += up * dvr[q] }
-            }
-            for i in 0..<nIn {
-                let xi = xr + s * i
-                var acc: Float = 0
-                for p in 0..<d { acc += xi[p] * dur[p] }
-                dA[i] += acc
-            }
+        }
+        for blk in 0..<blocks {
+            let pB = partials + blk * P, pC = pB + nOut, pA = pC + d * d
+            for j in 0..<nOut { dB[j] += scale * pB[j] }
+            for t in 0..<(d * d) { dC[t] += pC[t] }
+            for i in 0..<nIn { dA[i] += pA[i] }
         }
     }
 

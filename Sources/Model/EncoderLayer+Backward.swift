@@ -42,15 +42,14 @@ extension EncoderLayer {
         s.dh1.pointer.update(from: s.ds2.pointer, count: n)
         var dfo = s.ds2.pointer
         if hidDrop {
-            s.dfo.pointer.update(repeating: 0, count: n)
-            Dropout.backward(dy: s.ds2.pointer, keep: Self.bytes(keep2), dx: s.dfo.pointer, count: n, p: pHid)
+            Dropout.backward(dy: s.ds2.pointer, keep: Self.bytes(keep2), dx: s.dfo.pointer, count: n, p: pHid, accumulate: false)
             dfo = s.dfo.pointer
         }
         // fo = output(gelu(pre)); pre = intermediate(h1).
-        s.dgelu.pointer.update(repeating: 0, count: rows * f)
-        output.backward(store: store, x: gelu.pointer, dy: dfo, dx: s.dgelu.pointer, rows: rows, training: training)
-        s.dpre.pointer.update(repeating: 0, count: rows * f)
-        GELU.backward(x: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rows * f)
+        // (Overwriting kernels below: no zero-fill of the large scratch buffers.)
+        output.backward(store: store, x: gelu.pointer, dy: dfo, dx: s.dgelu.pointer, rows: rows, training: training,
+                        accumulateDX: false)
+        GELU.backward(x: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rows * f, accumulate: false)
         intermediate.backward(store: store, x: h1.pointer, dy: s.dpre.pointer, dx: s.dh1.pointer, rows: rows, training: training)
 
         // h1 = LN1(sum1); sum1 = dropout(ao) + x.
@@ -61,12 +60,11 @@ extension EncoderLayer {
         if let dX { dX.update(from: s.ds1.pointer, count: n) }
         var dao = s.ds1.pointer
         if hidDrop {
-            s.dao.pointer.update(repeating: 0, count: n)
-            Dropout.backward(dy: s.ds1.pointer, keep: Self.bytes(keep1), dx: s.dao.pointer, count: n, p: pHid)
+            Dropout.backward(dy: s.ds1.pointer, keep: Self.bytes(keep1), dx: s.dao.pointer, count: n, p: pHid, accumulate: false)
             dao = s.dao.pointer
         }
-        s.dctx.pointer.update(repeating: 0, count: n)
-        attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rows, training: training)
+        attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rows, training: training,
+                                 accumulateDX: false)
 
         // ctx = P'·v per (b, head): dP' = dctx·vᵀ, dv = P'ᵀ·dctx.
         let pUsed = attnDrop ? probsDropped.pointer : probs.pointer
@@ -77,12 +75,12 @@ extension EncoderLayer {
                              b: s.dctx.pointer, ldb: h, strideB: act, c: s.dv.pointer, ldc: h, strideC: act, outer: B, inner: H)
         var dP = s.dpd.pointer
         if attnDrop {
-            s.dp.pointer.update(repeating: 0, count: pSize)
-            Dropout.backward(dy: s.dpd.pointer, keep: Self.bytes(probsKeep), dx: s.dp.pointer, count: pSize, p: config.attentionDropout)
+            Dropout.backward(dy: s.dpd.pointer, keep: Self.bytes(probsKeep), dx: s.dp.pointer, count: pSize,
+                             p: config.attentionDropout, accumulate: false)
             dP = s.dp.pointer
         }
-        s.draw.pointer.update(repeating: 0, count: pSize)
-        MaskedSoftmax.backward(y: probs.pointer, dy: dP, dx: s.draw.pointer, rows: B * H * L, cols: L, scale: 1 / Float(dh).squareRoot())
+        MaskedSoftmax.backward(y: probs.pointer, dy: dP, dx: s.draw.pointer, rows: B * H * L, cols: L,
+                               scale: 1 / Float(dh).squareRoot(), accumulate: false)
         // raw = q·kᵀ: dq = draw·k, dk = drawᵀ·q.
         Matmul.gemmBatched2D(m: L, n: dh, k: L, a: s.draw.pointer, lda: L, strideA: att,
                              b: k.pointer, ldb: h, strideB: act, c: s.dq.pointer, ldc: h, strideC: act, outer: B, inner: H)

@@ -11,7 +11,7 @@ public final class Buffer<Scalar: TensorScalar>: @unchecked Sendable {
         precondition(count >= 0, "negative buffer size")
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        Self.zeroBytes(pointer, max(count, 1))
     }
 
     deinit { pointer.deallocate() }
@@ -24,12 +24,19 @@ public final class Buffer<Scalar: TensorScalar>: @unchecked Sendable {
         let grown = max(newCount, count + count / 2)
         pointer.deallocate()
         pointer = .allocate(capacity: grown)
-        pointer.initialize(repeating: 0, count: grown)
+        Self.zeroBytes(pointer, grown)
         count = grown
     }
 
     /// Sets every element to zero.
-    public func zero() { pointer.update(repeating: 0, count: count) }
+    public func zero() { Self.zeroBytes(pointer, count) }
+
+    /// Zeroes `n` scalars with one memset (every `TensorScalar` is an IEEE type whose zero is
+    /// all-zero bits); the generic `initialize(repeating:)` would copy element by element
+    /// through value witnesses when this class is used unspecialised from another module.
+    static func zeroBytes(_ p: UnsafeMutablePointer<Scalar>, _ n: Int) {
+        UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: n * MemoryLayout<Scalar>.stride)
+    }
 
     /// The elements as a buffer pointer.
     public var buffer: UnsafeMutableBufferPointer<Scalar> { UnsafeMutableBufferPointer(start: pointer, count: count) }

@@ -49,3 +49,62 @@ public enum FastMath {
         return x0 < -87 ? 0 : r
     }
 }
+
+/// Vectorised row reductions for Float (a scalar `s += x[i]` loop cannot be vectorised by the
+/// compiler, which may not reassociate). Each uses two 8-lane accumulators over 16-element
+/// steps and then a scalar tail, so its summation order depends only on `n`: results are
+/// deterministic and independent of threads.
+public enum RowReduce {
+    /// `Σ p[i]` for `i < n`.
+    @inlinable
+    public static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            a0 += raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            i &+= 16
+        }
+        var s = (a0 + a1).sum()
+        while i < n { s += p[i]; i &+= 1 }
+        return s
+    }
+
+    /// `max p[i]` for `i < n` (−∞ when `n = 0`).
+    @inlinable
+    public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var a0 = SIMD8<Float>(repeating: -.infinity), a1 = a0
+        var i = 0
+        while i + 16 <= n {
+            let v0 = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            let v1 = raw.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            a0.replace(with: v0, where: v0 .> a0)   // stdlib pointwiseMax is not inlined
+            a1.replace(with: v1, where: v1 .> a1)
+            i &+= 16
+        }
+        a0.replace(with: a1, where: a1 .> a0)
+        var m = a0.max()
+        while i < n { m = Swift.max(m, p[i]); i &+= 1 }
+        return m
+    }
+
+    /// `Σ a[i]·b[i]` for `i < n`.
+    @inlinable
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            a0 += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            a1 += ra.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            i &+= 16
+        }
+        var s = (a0 + a1).sum()
+        while i < n { s += a[i] * b[i]; i &+= 1 }
+        return s
+    }
+}

@@ -22,15 +22,18 @@ public enum GELU {
 
     /// `dx[i] += dy[i] · gelu'(x[i])`, with `gelu'(x) = Φ(x) + x · φ(x)`
     /// and `φ(x) = exp(−x²/2) / √(2π)`. `x` is the forward *input*.
+    /// `accumulate: false` overwrites `dx` (no need to zero it first).
     @inlinable
     public static func backward<T: TensorScalar>(
-        x: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, count: Int
+        x: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, count: Int, accumulate: Bool = true
     ) {
         if T.self == Float.self {
             return backwardFloat(x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
                                  dy: UnsafeRawPointer(dy).assumingMemoryBound(to: Float.self),
-                                 dx: UnsafeMutableRawPointer(dx).assumingMemoryBound(to: Float.self), count: count)
+                                 dx: UnsafeMutableRawPointer(dx).assumingMemoryBound(to: Float.self), count: count,
+                                 accumulate: accumulate)
         }
+        if !accumulate { dx.update(repeating: 0, count: count) }
         let invSqrt2 = 1 / T.sqrt(2)
         let invSqrt2Pi = 1 / T.sqrt(2 * T.pi)
         Parallel.forRanges(count, grain: 32_768) { range in
@@ -56,13 +59,18 @@ public enum GELU {
 
     /// Float backward: `Φ(x) + x·φ(x)` with `FastMath.erf` and `FastMath.expNonPositive`.
     @usableFromInline
-    static func backwardFloat(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+    static func backwardFloat(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
+                              accumulate: Bool) {
+        @inline(__always) func derivative(_ v: Float) -> Float {
+            let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
+            let pdf = FastMath.expNonPositive(-0.5 * v * v) * 0.39894228040143268
+            return cdf + v * pdf
+        }
         Parallel.forRanges(count, grain: 32_768) { range in
-            for i in range {
-                let v = x[i]
-                let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
-                let pdf = FastMath.expNonPositive(-0.5 * v * v) * 0.39894228040143268
-                dx[i] += dy[i] * (cdf + v * pdf)
+            if accumulate {
+                for i in range { dx[i] += dy[i] * derivative(x[i]) }
+            } else {
+                for i in range { dx[i] = dy[i] * derivative(x[i]) }
             }
         }
     }

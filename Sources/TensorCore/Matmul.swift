@@ -110,18 +110,19 @@ public enum Linear {
     }
 
     /// Backward of `forward`, accumulating:
-    /// `dx[n×in] += dy[n×out]·W`, `dW[out×in] += dyᵀ·x`, `db[out] += Σ_rows dy`.
+    /// `dx[n×in] += dy[n×out]·W`, `dW[out×in] += dyᵀ·x`, `db[out] += Σ_rows dy`
+    /// (`accumulateDX: false` overwrites `dx` instead, which saves zeroing it first).
     /// Pass `nil` for a gradient that is not needed: a frozen weight costs no `dW` gemm,
     /// so a frozen layer's backward is one gemm, not two.
     @inlinable
     public static func backward<T: TensorScalar>(
         x: UnsafePointer<T>, weight: UnsafePointer<T>, dy: UnsafePointer<T>,
         dx: UnsafeMutablePointer<T>?, dWeight: UnsafeMutablePointer<T>?, dBias: UnsafeMutablePointer<T>?,
-        rows n: Int, inFeatures: Int, outFeatures: Int
+        rows n: Int, inFeatures: Int, outFeatures: Int, accumulateDX: Bool = true
     ) {
         if let dx {
             Matmul.gemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures,
-                        a: dy, lda: outFeatures, b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+                        a: dy, lda: outFeatures, b: weight, ldb: inFeatures, beta: accumulateDX ? 1 : 0, c: dx, ldc: inFeatures)
         }
         if let dWeight {
             Matmul.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,

@@ -14,6 +14,12 @@ public enum MaskedSoftmax {
         rows: Int, cols: Int, rowsPerMask: Int = 1, scale: T = 1
     ) {
         precondition(mask == nil || rowsPerMask > 0, "rowsPerMask must be positive")
+        if T.self == Float.self {
+            return forwardFloat(x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                                mask: mask.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self),
+                                rows: rows, cols: cols, rowsPerMask: rowsPerMask, scale: Float(scale))
+        }
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
             for r in range {
                 let xr = x + r * cols, yr = y + r * cols
@@ -30,23 +36,10 @@ public enum MaskedSoftmax {
                     continue
                 }
                 var sum: T = 0
-                if T.self == Float.self {
-                    // Vectorisable exp of non-positive arguments (relative error < 3e-7).
-                    let yf = UnsafeMutableRawPointer(yr).assumingMemoryBound(to: Float.self)
-                    let m = Float(maxv)
-                    var sf: Float = 0
-                    for c in 0..<cols {
-                        let e = FastMath.expNonPositive(yf[c] - m)
-                        yf[c] = e
-                        sf += e
-                    }
-                    sum = T(sf)
-                } else {
-                    for c in 0..<cols {
-                        let e = T.exp(yr[c] - maxv)
-                        yr[c] = e
-                        sum += e
-                    }
+                for c in 0..<cols {
+                    let e = T.exp(yr[c] - maxv)
+                    yr[c] = e
+                    sum += e
                 }
                 let inv = 1 / sum
                 for c in 0..<cols { yr[c] *= inv }
@@ -54,19 +47,56 @@ public enum MaskedSoftmax {
         }
     }
 
+    /// The Float forward: every pass over a row is either an elementwise loop the compiler
+    /// vectorises (scale + mask, `FastMath.expNonPositive`, normalise) or a `RowReduce`.
+    @usableFromInline
+    static func forwardFloat(x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                             rows: Int, cols: Int, rowsPerMask: Int, scale: Float) {
+        Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
+            for r in range {
+                let xr = x + r * cols, yr = y + r * cols
+                if let mask {
+                    let mr = mask + (r / rowsPerMask) * cols
+                    for c in 0..<cols { yr[c] = scale * xr[c] + mr[c] }
+                } else {
+                    for c in 0..<cols { yr[c] = scale * xr[c] }
+                }
+                let m = RowReduce.max(yr, cols)
+                if m == -.infinity {
+                    for c in 0..<cols { yr[c] = 0 }
+                    continue
+                }
+                // Relative error < 3e-7; exactly 0 (never subnormal) below e^−87.
+                for c in 0..<cols { yr[c] = FastMath.expNonPositive(yr[c] - m) }
+                let inv = 1 / RowReduce.sum(yr, cols)
+                for c in 0..<cols { yr[c] *= inv }
+            }
+        }
+    }
+
     /// `dx[r, c] += scale · y[r, c] · (dy[r, c] − Σ_c' dy[r, c'] · y[r, c'])`, where `y` is
-    /// the forward *output*. The mask is constant and gets no gradient.
+    /// the forward *output*. The mask is constant and gets no gradient. `accumulate: false`
+    /// overwrites `dx` (no need to zero it first).
     @inlinable
     public static func backward<T: TensorScalar>(
         y: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>,
-        rows: Int, cols: Int, scale: T = 1
+        rows: Int, cols: Int, scale: T = 1, accumulate: Bool = true
     ) {
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
             for r in range {
                 let yr = y + r * cols, dyr = dy + r * cols, dxr = dx + r * cols
                 var dot: T = 0
-                for c in 0..<cols { dot += dyr[c] * yr[c] }
-                for c in 0..<cols { dxr[c] += scale * yr[c] * (dyr[c] - dot) }
+                if T.self == Float.self {
+                    dot = T(RowReduce.dot(UnsafeRawPointer(yr).assumingMemoryBound(to: Float.self),
+                                          UnsafeRawPointer(dyr).assumingMemoryBound(to: Float.self), cols))
+                } else {
+                    for c in 0..<cols { dot += dyr[c] * yr[c] }
+                }
+                if accumulate {
+                    for c in 0..<cols { dxr[c] += scale * yr[c] * (dyr[c] - dot) }
+                } else {
+                    for c in 0..<cols { dxr[c] = scale * yr[c] * (dyr[c] - dot) }
+                }
             }
         }
     }

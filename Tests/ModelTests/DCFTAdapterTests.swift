@@ -33,10 +33,10 @@ struct DCFTAdapterTests {
     }
 
     @Test("structured forward equals x·M; backward matches finite differences of the materialised form",
-          arguments: [(16, 24, 8, 8), (40, 72, 8, 8), (12, 10, 2, 2), (20, 12, 4, 2), (9, 7, 3, 1)])
-    func structuredMatchesMaterialised(inF: Int, outF: Int, d: Int, s: Int) throws {
+          arguments: [(16, 24, 8, 8, 5), (40, 72, 8, 8, 5), (12, 10, 2, 2, 5), (20, 12, 4, 2, 5), (9, 7, 3, 1, 5),
+                      (16, 24, 8, 8, 2 * DCFTAdapter.gradientBlockRows + 3)])  // several gradient blocks
+    func structuredMatchesMaterialised(inF: Int, outF: Int, d: Int, s: Int, rows: Int) throws {
         let (store, a) = adapter(inF: inF, outF: outF, d: d, s: s)
-        let rows = 5
         var rng = SeededRNG(seed: 9)
         let x = (0..<rows * inF).map { _ in Float(rng.nextNormal()) }
         let g = (0..<rows * outF).map { _ in Float(rng.nextNormal()) }
@@ -49,7 +49,7 @@ struct DCFTAdapterTests {
         for i in 0..<y.count { #expect(abs(y[i] - ref[i]) <= 1e-4 * max(1, abs(ref[i])), "y[\(i)]") }
 
         // Backward against finite differences (Double) of L = Σ g · (scale · x·M(A,B,C)).
-        var dx = [Float](repeating: 0, count: rows * inF), work = [Float](repeating: 0, count: 2 * rows * d)
+        var dx = [Float](repeating: 0, count: rows * inF), work = [Float](repeating: 0, count: a.workCount(rows: rows))
         store.gradients.zero()
         a.backward(store: store, x: x, u: u, v: v, dy: g, dx: &dx, rows: rows, work: &work)
         let A = store.get("m.dcft_A").map(Double.init), B = store.get("m.dcft_B").map(Double.init), C = store.get("m.dcft_C").map(Double.init)

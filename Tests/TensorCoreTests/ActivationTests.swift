@@ -129,6 +129,61 @@ struct FastPathTests {
         for i in 0..<x.count { #expect(abs(Double(yf[i]) - y[i]) <= 1e-6 * y[i] + 1e-9, "\(yf[i]) vs \(y[i])") }
     }
 
+    @Test("RowReduce sum, max and dot agree with Double references for every length 0…70 and 128")
+    func rowReduce() {
+        for n in Array(0...70) + [128] {
+            let a = randomArray(n, seed: UInt64(60 + n), scale: 5).map(Float.init)
+            let b = randomArray(n, seed: UInt64(200 + n), scale: 5).map(Float.init)
+            let sum = a.reduce(0.0) { $0 + Double($1) }, absSum = a.reduce(0.0) { $0 + abs(Double($1)) }
+            let dot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let absDot = zip(a, b).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
+            #expect(abs(Double(RowReduce.sum(a, n)) - sum) <= 1e-6 * absSum + 1e-30, "sum n=\(n)")
+            #expect(abs(Double(RowReduce.dot(a, b, n)) - dot) <= 1e-6 * absDot + 1e-30, "dot n=\(n)")
+            #expect(RowReduce.max(a, n) == (a.max() ?? -.infinity), "max n=\(n)")
+        }
+    }
+
+    @Test("Float softmax forward (masked, −∞ rows) and backward agree with Double at attention width 128")
+    func softmaxFloatMasked() {
+        let rows = 12, cols = 128, scale = 0.125
+        let x = randomArray(rows * cols, seed: 70, scale: 30)
+        var mask = [Double](repeating: 0, count: 3 * cols)
+        for c in 100..<cols { mask[c] = -10000 }              // padding in mask row 0
+        for c in 0..<cols { mask[2 * cols + c] = -.infinity }  // mask row 2: everything masked
+        var y = [Double](repeating: 0, count: rows * cols), yf = [Float](repeating: 0, count: rows * cols)
+        MaskedSoftmax.forward(x: x, mask: mask, y: &y, rows: rows, cols: cols, rowsPerMask: 4, scale: scale)
+        MaskedSoftmax.forward(x: x.map(Float.init), mask: mask.map(Float.init), y: &yf, rows: rows, cols: cols,
+                              rowsPerMask: 4, scale: Float(scale))
+        for i in 0..<y.count { #expect(abs(Double(yf[i]) - y[i]) <= 2e-6 * y[i] + 1e-9, "y[\(i)] \(yf[i]) vs \(y[i])") }
+        #expect(yf[8 * cols..<12 * cols].allSatisfy { $0 == 0 })
+        let g = randomArray(rows * cols, seed: 71)
+        var dx = [Double](repeating: 0.5, count: rows * cols), dxf = [Float](repeating: 0.5, count: rows * cols)
+        MaskedSoftmax.backward(y: y, dy: g, dx: &dx, rows: rows, cols: cols, scale: scale)
+        MaskedSoftmax.backward(y: yf, dy: g.map(Float.init), dx: &dxf, rows: rows, cols: cols, scale: Float(scale))
+        for i in 0..<dx.count { #expect(abs(Double(dxf[i]) - dx[i]) <= 1e-5 * abs(dx[i]) + 1e-6, "dx[\(i)]") }
+    }
+
+    @Test("overwriting backward variants (accumulate: false) equal accumulation into zeros, whatever dx held")
+    func overwriteVariants() {
+        let n = 40_000, cols = 50
+        let x = randomArray(n, seed: 80, scale: 3).map(Float.init), g = randomArray(n, seed: 81).map(Float.init)
+        var keep = [UInt8](repeating: 0, count: n), y = [Float](repeating: 0, count: n)
+        var rng = SeededRNG(seed: 3)
+        Dropout.forward(x: x, y: &y, keep: &keep, count: n, p: 0.3, rng: &rng)
+        MaskedSoftmax.forward(x: x, mask: nil, y: &y, rows: n / cols, cols: cols)
+        let kernels: [(UnsafeMutablePointer<Float>, Bool) -> Void] = [
+            { dx, acc in GELU.backward(x: x, dy: g, dx: dx, count: n, accumulate: acc) },
+            { dx, acc in Dropout.backward(dy: g, keep: keep, dx: dx, count: n, p: 0.3, accumulate: acc) },
+            { dx, acc in MaskedSoftmax.backward(y: y, dy: g, dx: dx, rows: n / cols, cols: cols, scale: 0.7, accumulate: acc) },
+        ]
+        for (k, kernel) in kernels.enumerated() {
+            var zeroed = [Float](repeating: 0, count: n), garbage = [Float](repeating: .nan, count: n)
+            kernel(&zeroed, true)
+            kernel(&garbage, false)
+            #expect(zeroed == garbage, "kernel \(k)")
+        }
+    }
+
     @Test("FastMath.expNonPositive over [-87, 0] and below")
     func expAccuracy() {
         for i in 0...8700 {

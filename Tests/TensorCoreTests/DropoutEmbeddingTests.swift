@@ -30,6 +30,30 @@ struct DropoutEmbeddingTests {
         #expect(mask(seed: 6, stream: 0) != mask(seed: 7, stream: 0))
     }
 
+    @Test("dropout masks are drawn in parallel blocks but do not depend on the thread count")
+    func dropoutThreadIndependence() {
+        // An odd count spanning several blocks, so the last block and the last pair are partial.
+        let n = 3 * Dropout.blockSize + 1_001
+        let x = (0..<n).map { Float($0 % 7) }
+        func run(threads: Int) -> ([UInt8], [Float], SeededRNG) {
+            let saved = Parallel.threads
+            defer { Parallel.threads = saved }
+            Parallel.threads = threads
+            var rng = SeededRNG(seed: 11)
+            var y = [Float](repeating: 0, count: n), keep = [UInt8](repeating: 9, count: n)
+            Dropout.forward(x: x, y: &y, keep: &keep, count: n, p: 0.1, rng: &rng)
+            return (keep, y, rng)
+        }
+        let one = run(threads: 1), two = run(threads: 2), three = run(threads: 3)
+        #expect(one.0 == two.0 && one.0 == three.0 && one.1 == two.1 && one.2 == two.2)
+        #expect(one.0.allSatisfy { $0 <= 1 })  // every element written
+        // Each block is its own stream: the blocks' masks are not copies of each other.
+        let b = Dropout.blockSize
+        #expect(Array(one.0[0..<b]) != Array(one.0[b..<2 * b]))
+        let kept = Double(one.0.reduce(0) { $0 + Int($1) }) / Double(n)
+        #expect(abs(kept - 0.9) < 0.006)  // ~7 standard deviations
+    }
+
     @Test("dropout backward passes the gradient through kept elements, scaled")
     func dropoutBackward() {
         let keep: [UInt8] = [1, 0, 1, 1]
