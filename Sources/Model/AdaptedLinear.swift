@@ -58,9 +58,10 @@ public final class AdaptedLinear {
                 saved2.ensureCapacity(rows * inFeatures)
                 keep.ensureCapacity((rows * inFeatures + 3) / 4)
             }
+            work.ensureCapacity(a.rank * outFeatures)
             let keepBytes = UnsafeMutableRawPointer(keep.pointer).assumingMemoryBound(to: UInt8.self)
             a.forward(store: store, x: x, y: y, t: saved1.pointer, xd: dropped ? saved2.pointer : nil,
-                      keep: dropped ? keepBytes : nil, rows: rows, training: training, rng: &rng)
+                      keep: dropped ? keepBytes : nil, scratch: work.pointer, rows: rows, training: training, rng: &rng)
         }
     }
 
@@ -79,7 +80,7 @@ public final class AdaptedLinear {
             a.backward(store: store, x: x, u: saved1.pointer, v: saved2.pointer, dy: dy, dx: dx, rows: rows, work: work.pointer)
         case .lora(let a):
             let dropped = training && a.dropout > 0
-            work.ensureCapacity(rows * a.rank + (dropped ? rows * inFeatures : 0))
+            work.ensureCapacity(a.workCount(rows: rows, training: training))
             let keepBytes = UnsafeMutableRawPointer(keep.pointer).assumingMemoryBound(to: UInt8.self)
             a.backward(store: store, x: x, t: saved1.pointer, xd: dropped ? saved2.pointer : nil,
                        keep: dropped ? keepBytes : nil, dy: dy, dx: dx, rows: rows, training: training, work: work.pointer)

@@ -38,17 +38,21 @@ extension DCFTAdapter {
     }
 
     /// Backward for d = s = 8 over fixed blocks of `gradientBlockRows` rows; writes `dv`, `du`
-    /// `[rows × 8]`, per-block partials `[dB | dC | dA]`, and accumulates `dx` when non-nil.
+    /// `[rows × 8]`, accumulates `dx` when non-nil, and adds the parameter gradients to dA, dB, dC.
+    /// Each block keeps its partial dB and dA as 8-lane vectors (`[nOut × 8 | 8 × 8 | nIn × 8]`),
+    /// so the inner loops have no horizontal sums; lanes and blocks are summed at the end in a
+    /// fixed order.
     func backward8(A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                   dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>,
                    x: UnsafePointer<Float>, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
                    dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
                    dv: UnsafeMutablePointer<Float>, du: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>) {
         let nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
-        let P = parameterCount, blockRows = Self.gradientBlockRows
+        let P = 8 * (nOut + nIn) + 64, blockRows = Self.gradientBlockRows
         let blocks = (rows + blockRows - 1) / blockRows
         Parallel.forRanges(blocks, grain: 1) { range in
             for blk in range {
-                let pB = partials + blk * P, pC = pB + nOut, pA = pC + 64
+                let pB = partials + blk * P, pC = pB + 8 * nOut, pA = pC + 64
                 for t in 0..<P { pB[t] = 0 }
                 for n in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
                     let dyr = dy + n * outF, xr = x + n * inF
@@ -57,23 +61,28 @@ extension DCFTAdapter {
                     for j in 0..<nOut {
                         let g = Self.load8(dyr + 8 * j)
                         dv8 += (scale * B[j]) * g
-                        pB[j] += (g * v8).sum()
+                        Self.store8(Self.load8(pB + 8 * j) + g * v8, pB + 8 * j)
                     }
                     var du8 = SIMD8<Float>()
                     for p in 0..<8 {
-                        let cp = Self.load8(C + 8 * p)
-                        du8[p] = (dv8 * cp).sum()
+                        du8[p] = (dv8 * Self.load8(C + 8 * p)).sum()
                         Self.store8(Self.load8(pC + 8 * p) + u8[p] * dv8, pC + 8 * p)
                     }
                     Self.store8(dv8, dv + n * 8)
                     Self.store8(du8, du + n * 8)
-                    for i in 0..<nIn { pA[i] += (Self.load8(xr + 8 * i) * du8).sum() }
+                    for i in 0..<nIn { Self.store8(Self.load8(pA + 8 * i) + Self.load8(xr + 8 * i) * du8, pA + 8 * i) }
                     if let dx {
                         let dxr = dx + n * inF
                         for i in 0..<nIn { Self.store8(Self.load8(dxr + 8 * i) + A[i] * du8, dxr + 8 * i) }
                     }
                 }
             }
+        }
+        for blk in 0..<blocks {
+            let pB = partials + blk * P, pC = pB + 8 * nOut, pA = pC + 64
+            for j in 0..<nOut { dB[j] += scale * Self.load8(pB + 8 * j).sum() }
+            for t in 0..<64 { dC[t] += pC[t] }
+            for i in 0..<nIn { dA[i] += Self.load8(pA + 8 * i).sum() }
         }
     }
 }

@@ -101,10 +101,11 @@ public struct DCFTAdapter: Sendable {
     public static let gradientBlockRows = 128
 
     /// Floats of `work` that `backward` needs for `rows` rows: `dv`, `du` (`rows·d` each) and
-    /// one partial gradient `[nOut + d² + nIn]` per block of `gradientBlockRows` rows.
+    /// one block of partial gradients per `gradientBlockRows` rows — `[nOut + d² + nIn]`, or
+    /// `[d·nOut + d² + d·nIn]` for the d = s = 8 kernel, which keeps them as 8-lane vectors.
     public func workCount(rows: Int) -> Int {
         let blocks = (rows + Self.gradientBlockRows - 1) / Self.gradientBlockRows
-        return 2 * rows * kernel + blocks * parameterCount
+        return 2 * rows * kernel + blocks * (kernel * (nIn + nOut) + kernel * kernel)
     }
 
     /// Backward of `forward` given `dy [rows × out]`, accumulating `dx` (when non-nil) and the
@@ -127,8 +128,9 @@ public struct DCFTAdapter: Sendable {
         let dv = work, du = work + rows * d           // [rows × d] each
         let partials = work + 2 * rows * d            // [blocks × (nOut + d² + nIn)]
         if d == 8 && s == 8 {
-            backward8(A: A, B: B, C: C, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows, dv: dv, du: du, partials: partials)
-        } else {
+            return backward8(A: A, B: B, C: C, dA: dA, dB: dB, dC: dC, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows,
+                             dv: dv, du: du, partials: partials)
+        }
         Parallel.forRanges(blocks, grain: 1) { range in
             for blk in range {
                 let pB = partials + blk * P, pC = pB + nOut, pA = pC + d * d
@@ -164,7 +166,6 @@ public struct DCFTAdapter: Sendable {
                     }
                 }
             }
-        }
         }
         for blk in 0..<blocks {
             let pB = partials + blk * P, pC = pB + nOut, pA = pC + d * d

@@ -33,10 +33,14 @@ public struct LoRAAdapter: Sendable {
 
     /// Adds the adapter term to `y [rows × out]`. `t [rows × r]` is saved for backward. With
     /// dropout, `xd [rows × in]` receives the dropped input and `keep` its mask (both saved);
-    /// without, pass `xd = nil` and `x` itself is used.
+    /// without, pass `xd = nil` and `x` itself is used. `scratch` (`r · out` floats) lets ranks
+    /// ≤ 8 without dropout take the row kernel (`LoRAAdapter+RowKernel.swift`); nil uses BLAS.
     public func forward(store: ParameterStore, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                         t: UnsafeMutablePointer<Float>, xd: UnsafeMutablePointer<Float>?, keep: UnsafeMutablePointer<UInt8>?,
-                        rows: Int, training: Bool, rng: inout SeededRNG) {
+                        scratch: UnsafeMutablePointer<Float>? = nil, rows: Int, training: Bool, rng: inout SeededRNG) {
+        if usesRowKernel(training: training), let scratch {
+            return rowForward(A: store.values(a), B: store.values(b), x: x, y: y, t: t, bt: scratch, rows: rows)
+        }
         var input = x
         if training && dropout > 0, let xd, let keep {
             Dropout.forward(x: x, y: xd, keep: keep, count: rows * inFeatures, p: dropout, rng: &rng)
@@ -49,11 +53,15 @@ public struct LoRAAdapter: Sendable {
     }
 
     /// Backward: `dt = scale·dy·B`, `dB += scale·dyᵀ·t`, `dA += dtᵀ·x̃`, `dx += mask(dt·A)`.
-    /// `work` needs `rows · r` floats, plus `rows · in` when dropout was applied.
+    /// `work` needs `workCount(rows:training:)` floats.
     public func backward(store: ParameterStore, x: UnsafePointer<Float>, t: UnsafePointer<Float>,
                          xd: UnsafePointer<Float>?, keep: UnsafePointer<UInt8>?, dy: UnsafePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool, work: UnsafeMutablePointer<Float>) {
         guard let dA = store.gradient(a), let dB = store.gradient(b) else { return }
+        if usesRowKernel(training: training) {
+            return rowBackward(A: store.values(a), B: store.values(b), dA: dA, dB: dB, x: x, t: t, dy: dy, dx: dx,
+                               rows: rows, work: work)
+        }
         let dropped = training && dropout > 0 && xd != nil
         let input = dropped ? xd! : x
         let dt = work

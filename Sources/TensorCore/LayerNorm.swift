@@ -11,6 +11,14 @@ public enum LayerNorm {
         y: UnsafeMutablePointer<T>, mean: UnsafeMutablePointer<T>, rstd: UnsafeMutablePointer<T>,
         rows: Int, cols: Int, eps: T
     ) {
+        if T.self == Float.self {
+            func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            func f(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+            }
+            return forwardFloat(x: f(x), gamma: f(gamma), beta: f(beta), y: f(y), mean: f(mean), rstd: f(rstd),
+                                rows: rows, cols: cols, eps: Float(eps))
+        }
         let n = T(cols)
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
             for r in range {
@@ -22,6 +30,25 @@ public enum LayerNorm {
                 for c in 0..<cols { let d = xr[c] - mu; v += d * d }
                 let rs = 1 / T.sqrt(v / n + eps)
                 for c in 0..<cols { yr[c] = (xr[c] - mu) * rs * gamma[c] + beta[c] }
+                mean[r] = mu
+                rstd[r] = rs
+            }
+        }
+    }
+
+    /// The Float forward with `RowReduce` sums; `y` holds `x − μ` between the passes.
+    @usableFromInline
+    static func forwardFloat(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                             y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+                             rows: Int, cols: Int, eps: Float) {
+        let n = Float(cols)
+        Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
+            for r in range {
+                let xr = x + r * cols, yr = y + r * cols
+                let mu = RowReduce.sum(xr, cols) / n
+                for c in 0..<cols { yr[c] = xr[c] - mu }
+                let rs = 1 / (RowReduce.dot(yr, yr, cols) / n + eps).squareRoot()
+                for c in 0..<cols { yr[c] = yr[c] * rs * gamma[c] + beta[c] }
                 mean[r] = mu
                 rstd[r] = rs
             }

@@ -54,6 +54,39 @@ struct DropoutEmbeddingTests {
         #expect(abs(kept - 0.9) < 0.006)  // ~7 standard deviations
     }
 
+    @Test("the vectorised mask is the documented one: scalar xoshiro streams (key, 4·block + lane); Float = Double")
+    func dropoutMaskDefinition() {
+        let n = Dropout.blockSize + 37, p = 0.3
+        var rng = SeededRNG(seed: 21)
+        var y = [Float](repeating: 0, count: n), keep = [UInt8](repeating: 9, count: n)
+        Dropout.forward(x: [Float](repeating: 1, count: n), y: &y, keep: &keep, count: n, p: p, rng: &rng)
+        var rngD = SeededRNG(seed: 21)
+        var yd = [Double](repeating: 0, count: n), keepD = [UInt8](repeating: 9, count: n)
+        Dropout.forward(x: [Double](repeating: 1, count: n), y: &yd, keep: &keepD, count: n, p: p, rng: &rngD)
+        #expect(keep == keepD)
+        // Reference: element e of block b uses 32-bit half (e mod 2, low first) of draw e / 8 of
+        // scalar stream SeededRNG(seed: key, stream: 4b + (e mod 8) / 2).
+        var keyRNG = SeededRNG(seed: 21)
+        let key = keyRNG.next()
+        let threshold = UInt32((p * 4_294_967_296).rounded())
+        var expected = [UInt8](repeating: 0, count: n)
+        for b in 0..<2 {
+            var lanes = (0..<4).map { SeededRNG(seed: key, stream: UInt64(4 * b + $0)) }
+            let lo = b * Dropout.blockSize, hi = min(n, lo + Dropout.blockSize)
+            var e = lo
+            while e < hi {
+                let draws = (0..<4).map { lanes[$0].next() }
+                for w in 0..<8 where e + w < hi {
+                    let word = UInt32(truncatingIfNeeded: draws[w / 2] >> (w % 2 == 0 ? 0 : 32))
+                    expected[e + w] = word >= threshold ? 1 : 0
+                }
+                e += 8
+            }
+        }
+        #expect(keep == expected)
+        #expect(rng == keyRNG)  // the caller's generator advanced by exactly one draw
+    }
+
     @Test("dropout backward passes the gradient through kept elements, scaled")
     func dropoutBackward() {
         let keep: [UInt8] = [1, 0, 1, 1]

@@ -33,6 +33,22 @@ struct LayerNormTests {
         expectClose(db, numericGradient(beta) { f(x, gamma, $0) }, rtol: 1e-6, atol: 1e-8, "dbeta")
     }
 
+    @Test("the Float forward (vectorised sums) agrees with Double at widths 1…40 and 384")
+    func floatForward() {
+        for cols in Array(1...40) + [384] {
+            let rows = 3
+            let x = randomArray(rows * cols, seed: UInt64(300 + cols), scale: 4).map { $0 + 2 }
+            let gamma = randomArray(cols, seed: 7), beta = randomArray(cols, seed: 8)
+            var y = [Double](repeating: 0, count: rows * cols), m = [Double](repeating: 0, count: rows), r = m
+            LayerNorm.forward(x: x, gamma: gamma, beta: beta, y: &y, mean: &m, rstd: &r, rows: rows, cols: cols, eps: 1e-5)
+            var yf = [Float](repeating: 0, count: rows * cols), mf = [Float](repeating: 0, count: rows), rf = mf
+            LayerNorm.forward(x: x.map(Float.init), gamma: gamma.map(Float.init), beta: beta.map(Float.init), y: &yf,
+                              mean: &mf, rstd: &rf, rows: rows, cols: cols, eps: 1e-5)
+            for i in 0..<y.count { #expect(abs(Double(yf[i]) - y[i]) <= 2e-5 * (abs(y[i]) + 1), "cols \(cols) y[\(i)]") }
+            for i in 0..<rows { #expect(abs(Double(rf[i]) - r[i]) <= 1e-5 * r[i], "cols \(cols) rstd[\(i)]") }
+        }
+    }
+
     @Test("results do not depend on the thread count (bitwise)")
     func threadIndependence() {
         let rows = 512, cols = 384
