@@ -104,9 +104,12 @@ public enum Linear {
         x: UnsafePointer<T>, weight: UnsafePointer<T>, bias: UnsafePointer<T>?,
         y: UnsafeMutablePointer<T>, rows n: Int, inFeatures: Int, outFeatures: Int
     ) {
+        // With a bias, y starts as the broadcast bias and the gemm accumulates (beta = 1): one
+        // pass over y instead of BLAS's zero-fill for beta = 0 plus a bias pass; same result
+        // bit for bit (acc + b either way).
+        if let bias { BiasAdd.broadcast(y: y, bias: bias, rows: n, cols: outFeatures) }
         Matmul.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
-                    a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: y, ldc: outFeatures)
-        if let bias { BiasAdd.forward(y: y, bias: bias, rows: n, cols: outFeatures) }
+                    a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
     }
 
     /// Backward of `forward`, accumulating:
@@ -142,6 +145,14 @@ public enum BiasAdd {
                 let row = y + r * cols
                 for c in 0..<cols { row[c] += bias[c] }
             }
+        }
+    }
+
+    /// `y[r, c] = bias[c]` for a `[rows × cols]` matrix (overwrites).
+    @inlinable
+    public static func broadcast<T: TensorScalar>(y: UnsafeMutablePointer<T>, bias: UnsafePointer<T>, rows: Int, cols: Int) {
+        Parallel.forRanges(rows, grain: max(1, 16_384 / max(cols, 1))) { range in
+            for r in range { (y + r * cols).update(from: bias, count: cols) }
         }
     }
 
