@@ -19,12 +19,13 @@ glue=${GLUE:-../shared/data/glue}
 np=${NP:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
-all_rows=(
-  rte-dcft8 rte-head rte-dcft2 rte-lora1 rte-lora8 rte-full
-  mrpc-dcft8 mrpc-head mrpc-dcft2 mrpc-lora1 mrpc-lora8 mrpc-full
-  stsb-dcft8 stsb-head stsb-dcft2 stsb-lora1 stsb-lora8
-  cola-dcft8 cola-head cola-dcft2 cola-lora1 cola-lora8
-  sst2-dcft8 sst2-head sst2-dcft2 sst2-lora1 sst2-lora8
+all_rows=(  # DCFT d=8 on every task first, then the comparisons, smallest tasks first
+  rte-dcft8 mrpc-dcft8 stsb-dcft8 cola-dcft8 sst2-dcft8
+  rte-dcft2 rte-lora1 rte-lora8 rte-head rte-full
+  mrpc-dcft2 mrpc-lora1 mrpc-lora8 mrpc-head mrpc-full
+  stsb-dcft2 stsb-lora1 stsb-lora8 stsb-head
+  cola-dcft2 cola-lora1 cola-lora8 cola-head
+  sst2-dcft2 sst2-lora1 sst2-lora8 sst2-head
 )
 rows=("$@"); [ ${#rows[@]} -gt 0 ] || rows=("${all_rows[@]}")
 
