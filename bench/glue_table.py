@@ -1,4 +1,5 @@
-"""Writes bench/results/glue.{md,tsv} from runs/results/*/result.json (see glue_results.sh)."""
+"""Writes bench/results/glue.{md,tsv} from runs/results/*/result.json (see glue_results.sh) and
+copies the table into README.md between its glue-results markers."""
 import glob
 import json
 import os
@@ -41,8 +42,24 @@ def main():
                     f"{r['steps']} | {r['wall_s']:.0f} s |\n")
         f.write("\nCommands (from the repository root, after `dcft prepare` of the task as in the config's header):\n\n")
         for r in rows:
-            f.write(f"- {r['row']}: `{r['command']}`\n")
+            f.write(f"- {r['row']}: `{r['command'].strip()}`\n")
+
+
+def splice_readme():
+    """Replaces the table between the README's glue-results markers with bench/results/glue.md."""
+    begin, end = "<!-- glue-results:begin -->", "<!-- glue-results:end -->"
+    try:
+        text = open("README.md").read()
+    except FileNotFoundError:
+        return
+    if begin not in text or end not in text:
+        return
+    table = open("bench/results/glue.md").read()
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    open("README.md", "w").write(head + begin + "\n" + table + end + tail)
 
 
 if __name__ == "__main__":
     main()
+    splice_readme()
