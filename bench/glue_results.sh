@@ -5,10 +5,10 @@
 #   bash bench/glue_results.sh [ROW ...]      # default: every row, in the order below
 #   GLUE=path/to/glue bash bench/glue_results.sh rte-dcft2
 #
-# A row is TASK-METHOD. Finished rows (runs/results/ROW/result.json) are skipped, so the
-# script can be stopped and started again: an interrupted row resumes from its newest
-# checkpoint (--resume auto) and its wall time adds up over attempts. After every row the
-# table is rewritten: bench/results/glue.md and glue.tsv.
+# A row is TASK-METHOD. Finished rows (bench/results/glue/ROW.json, committed) are skipped, so
+# the script can be stopped and started again: an interrupted row resumes from its newest
+# checkpoint in runs/results/ROW (--resume auto) and its wall time adds up over attempts. After
+# every row the table is rewritten: bench/results/glue.md, glue.tsv and README.md's copy.
 #
 # Methods: dcft8 (the config as is: DCFT d = 8), dcft2 (d = 2), lora1 / lora8 (PEFT-style LoRA
 # on the same six modules, alpha = 2·r, lr 5e-4 as in configs/glue/rte-lora.yaml), head
@@ -52,14 +52,14 @@ for row in "${rows[@]}"; do
   [ -f "$config" ] && [ -n "${glue_dir[$task]:-}" ] || { echo "unknown row '$row'" >&2; exit 2; }
   sets=$(overrides "$method")
   out=runs/results/$row
-  [ -f "$out/result.json" ] && { echo "== $row: done (skipped)"; continue; }
+  [ -f "bench/results/glue/$row.json" ] && { echo "== $row: done (skipped)"; continue; }
   if [ ! -d "data/$task/train" ]; then
     len=$(grep -o -- '--max-length [0-9]*' "$config" | head -1 | awk '{print $2}')
     .build/release/dcft prepare --task "$task" --data "$glue/${glue_dir[$task]}" \
       --model models/all-MiniLM-L6-v2 --out "data/$task" --max-length "$len"
   fi
   epochs=10; [ "$task" = sst2 ] && epochs=2
-  mkdir -p "$out"
+  mkdir -p "$out" bench/results/glue
   resume=(); ls "$out"/ckpt-*.h5 >/dev/null 2>&1 && resume=(--resume auto)
   cmd="bash launch/local.sh $np $config --set train.epochs=$epochs --set output_dir=$out $sets"
   echo "== $row: $cmd ${resume[*]}"
@@ -86,7 +86,7 @@ json.dump({"row": row, "command": cmd, "headline": head, "best": best["eval"], "
            "last": evals[-1]["eval"], "last_step": evals[-1]["step"], "trainable": int(m[0]),
            "adapters": int(m[1]), "head": int(m[2]), "allreduce_bytes": int(m[3]),
            "steps": steps[-1]["step"], "median_step_ms": sorted(r["step_ms"] for r in steps)[len(steps) // 2],
-           "wall_s": float(open(f"{out}/wall_s").read())}, open(f"{out}/result.json", "w"), indent=1)
+           "wall_s": float(open(f"{out}/wall_s").read())}, open(f"bench/results/glue/{row}.json", "w"), indent=1)
 EOF
   python3 bench/glue_table.py
 done

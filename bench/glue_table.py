@@ -1,4 +1,4 @@
-"""Writes bench/results/glue.{md,tsv} from runs/results/*/result.json (see glue_results.sh) and
+"""Writes bench/results/glue.{md,tsv} from bench/results/glue/*.json (see glue_results.sh) and
 copies the table into README.md between its glue-results markers."""
 import glob
 import json
@@ -16,7 +16,7 @@ def metric_text(ev, headline):
 
 
 def main():
-    rows = [json.load(open(p)) for p in glob.glob("runs/results/*/result.json")]
+    rows = [json.load(open(p)) for p in glob.glob("bench/results/glue/*.json")]
     def key(r):
         task, method = r["row"].split("-", 1)
         return (ORDER.index(task), list(METHODS).index(method))
