@@ -39,7 +39,10 @@ def main():
                       else f"{r['adapters']:,} + {r['head']:,}")
             f.write(f"| {NAMES[task]} | {METHODS[method]} | {h} {r['best'][h]:.4f} ({r['best_step']}) | "
                     f"{metric_text(r['last'], h)} | {params} | {r['allreduce_bytes'] / 1000:,.0f} KB | "
-                    f"{r['steps']} | {r['wall_s']:.0f} s |\n")
+                    f"{r['steps']} | {r['wall_s']:.0f} s{' (note)' if r.get('note') else ''} |\n")
+        for r in rows:
+            if r.get("note"):
+                f.write(f"\nNote ({r['row']}): {r['note']}.\n")
         f.write("\nCommands (from the repository root, after `dcft prepare` of the task as in the config's header):\n\n")
         for r in rows:
             f.write(f"- {r['row']}: `{r['command'].strip()}`\n")
