@@ -50,31 +50,29 @@ extension DCFTAdapter {
         let nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
         let P = 8 * (nOut + nIn) + 64, blockRows = Self.gradientBlockRows
         let blocks = (rows + blockRows - 1) / blockRows
-        Parallel.forRanges(blocks, grain: 1) { range in
-            for blk in range {
-                let pB = partials + blk * P, pC = pB + 8 * nOut, pA = pC + 64
-                for t in 0..<P { pB[t] = 0 }
-                for n in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
-                    let dyr = dy + n * outF, xr = x + n * inF
-                    let v8 = Self.load8(v + n * 8), u8 = Self.load8(u + n * 8)
-                    var dv8 = SIMD8<Float>()
-                    for j in 0..<nOut {
-                        let g = Self.load8(dyr + 8 * j)
-                        dv8 += (scale * B[j]) * g
-                        Self.store8(Self.load8(pB + 8 * j) + g * v8, pB + 8 * j)
-                    }
-                    var du8 = SIMD8<Float>()
-                    for p in 0..<8 {
-                        du8[p] = (dv8 * Self.load8(C + 8 * p)).sum()
-                        Self.store8(Self.load8(pC + 8 * p) + u8[p] * dv8, pC + 8 * p)
-                    }
-                    Self.store8(dv8, dv + n * 8)
-                    Self.store8(du8, du + n * 8)
-                    for i in 0..<nIn { Self.store8(Self.load8(pA + 8 * i) + Self.load8(xr + 8 * i) * du8, pA + 8 * i) }
-                    if let dx {
-                        let dxr = dx + n * inF
-                        for i in 0..<nIn { Self.store8(Self.load8(dxr + 8 * i) + A[i] * du8, dxr + 8 * i) }
-                    }
+        Parallel.forBlocks(rows, blockSize: blockRows) { blk, rowRange in
+            let pB = partials + blk * P, pC = pB + 8 * nOut, pA = pC + 64
+            for t in 0..<P { pB[t] = 0 }
+            for n in rowRange {
+                let dyr = dy + n * outF, xr = x + n * inF
+                let v8 = Self.load8(v + n * 8), u8 = Self.load8(u + n * 8)
+                var dv8 = SIMD8<Float>()
+                for j in 0..<nOut {
+                    let g = Self.load8(dyr + 8 * j)
+                    dv8 += (scale * B[j]) * g
+                    Self.store8(Self.load8(pB + 8 * j) + g * v8, pB + 8 * j)
+                }
+                var du8 = SIMD8<Float>()
+                for p in 0..<8 {
+                    du8[p] = (dv8 * Self.load8(C + 8 * p)).sum()
+                    Self.store8(Self.load8(pC + 8 * p) + u8[p] * dv8, pC + 8 * p)
+                }
+                Self.store8(dv8, dv + n * 8)
+                Self.store8(du8, du + n * 8)
+                for i in 0..<nIn { Self.store8(Self.load8(pA + 8 * i) + Self.load8(xr + 8 * i) * du8, pA + 8 * i) }
+                if let dx {
+                    let dxr = dx + n * inF
+                    for i in 0..<nIn { Self.store8(Self.load8(dxr + 8 * i) + A[i] * du8, dxr + 8 * i) }
                 }
             }
         }

@@ -131,38 +131,36 @@ public struct DCFTAdapter: Sendable {
             return backward8(A: A, B: B, C: C, dA: dA, dB: dB, dC: dC, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows,
                              dv: dv, du: du, partials: partials)
         }
-        Parallel.forRanges(blocks, grain: 1) { range in
-            for blk in range {
-                let pB = partials + blk * P, pC = pB + nOut, pA = pC + d * d
-                for t in 0..<P { pB[t] = 0 }
-                for n in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
-                    let dyr = dy + n * outF, dvr = dv + n * d, dur = du + n * d
-                    let vr = v + n * d, ur = u + n * d, xr = x + n * inF
-                    for q in 0..<d { dvr[q] = 0 }
-                    for j in 0..<nOut {
-                        let bj = scale * B[j], dyj = dyr + s * j
-                        var acc: Float = 0
-                        for q in 0..<d { dvr[q] += bj * dyj[q]; acc += dyj[q] * vr[q] }
-                        pB[j] += acc
-                    }
-                    for p in 0..<d {
-                        let cp = C + p * d, up = ur[p], pCp = pC + p * d
-                        var acc: Float = 0
-                        for q in 0..<d { acc += dvr[q] * cp[q]; pCp[q] += up * dvr[q] }
-                        dur[p] = acc
-                    }
+        Parallel.forBlocks(rows, blockSize: blockRows) { blk, rowRange in
+            let pB = partials + blk * P, pC = pB + nOut, pA = pC + d * d
+            for t in 0..<P { pB[t] = 0 }
+            for n in rowRange {
+                let dyr = dy + n * outF, dvr = dv + n * d, dur = du + n * d
+                let vr = v + n * d, ur = u + n * d, xr = x + n * inF
+                for q in 0..<d { dvr[q] = 0 }
+                for j in 0..<nOut {
+                    let bj = scale * B[j], dyj = dyr + s * j
+                    var acc: Float = 0
+                    for q in 0..<d { dvr[q] += bj * dyj[q]; acc += dyj[q] * vr[q] }
+                    pB[j] += acc
+                }
+                for p in 0..<d {
+                    let cp = C + p * d, up = ur[p], pCp = pC + p * d
+                    var acc: Float = 0
+                    for q in 0..<d { acc += dvr[q] * cp[q]; pCp[q] += up * dvr[q] }
+                    dur[p] = acc
+                }
+                for i in 0..<nIn {
+                    let xi = xr + s * i
+                    var acc: Float = 0
+                    for p in 0..<d { acc += xi[p] * dur[p] }
+                    pA[i] += acc
+                }
+                if let dx {
+                    let dxr = dx + n * inF
                     for i in 0..<nIn {
-                        let xi = xr + s * i
-                        var acc: Float = 0
-                        for p in 0..<d { acc += xi[p] * dur[p] }
-                        pA[i] += acc
-                    }
-                    if let dx {
-                        let dxr = dx + n * inF
-                        for i in 0..<nIn {
-                            let ai = A[i], dxi = dxr + s * i
-                            for p in 0..<d { dxi[p] += ai * dur[p] }
-                        }
+                        let ai = A[i], dxi = dxr + s * i
+                        for p in 0..<d { dxi[p] += ai * dur[p] }
                     }
                 }
             }

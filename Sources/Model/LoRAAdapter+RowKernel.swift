@@ -62,25 +62,23 @@ extension LoRAAdapter {
         let bt = work + rows * r                    // Bᵀ [r × out]
         let partials = bt + r * outF                // [blocks × (r·out (dBᵀ) + r·in (dA))]
         Self.transposeB(B, into: bt, out: outF, r: r)
-        Parallel.forRanges(blocks, grain: 1) { range in
-            for blk in range {
-                let pBt = partials + blk * P, pA = pBt + r * outF
-                for i in 0..<P { pBt[i] = 0 }
-                for n in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
-                    let xr = x + n * inF, dyr = dy + n * outF, tr = t + n * r, dtr = dt + n * r
+        Parallel.forBlocks(rows, blockSize: blockRows) { blk, rowRange in
+            let pBt = partials + blk * P, pA = pBt + r * outF
+            for i in 0..<P { pBt[i] = 0 }
+            for n in rowRange {
+                let xr = x + n * inF, dyr = dy + n * outF, tr = t + n * r, dtr = dt + n * r
+                for k in 0..<r {
+                    dtr[k] = scale * RowReduce.dot(bt + k * outF, dyr, outF)
+                    let c = scale * tr[k], pk = pBt + k * outF
+                    for o in 0..<outF { pk[o] += c * dyr[o] }
+                    let g = dtr[k], ak = pA + k * inF
+                    for i in 0..<inF { ak[i] += g * xr[i] }
+                }
+                if let dx {
+                    let dxr = dx + n * inF
                     for k in 0..<r {
-                        dtr[k] = scale * RowReduce.dot(bt + k * outF, dyr, outF)
-                        let c = scale * tr[k], pk = pBt + k * outF
-                        for o in 0..<outF { pk[o] += c * dyr[o] }
-                        let g = dtr[k], ak = pA + k * inF
-                        for i in 0..<inF { ak[i] += g * xr[i] }
-                    }
-                    if let dx {
-                        let dxr = dx + n * inF
-                        for k in 0..<r {
-                            let g = dtr[k], ak = A + k * inF
-                            for i in 0..<inF { dxr[i] += g * ak[i] }
-                        }
+                        let g = dtr[k], ak = A + k * inF
+                        for i in 0..<inF { dxr[i] += g * ak[i] }
                     }
                 }
             }

@@ -26,34 +26,28 @@ public enum Dropout {
         }
         let threshold = UInt32(min((p * 4_294_967_296).rounded(), 4_294_967_295))
         let key = rng.next()
-        let blocks = (count + blockSize - 1) / blockSize
         if T.self == Float.self {
             let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
             let yf = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
             let scale = Float(1 / (1 - p))
-            Parallel.forRanges(blocks, grain: 1) { range in
-                for b in range {
-                    forwardBlockFloat(x: xf, y: yf, keep: keep, block: b, count: count, threshold: threshold,
-                                      scale: scale, key: key)
-                }
+            Parallel.forBlocks(count, blockSize: blockSize) { b, _ in
+                forwardBlockFloat(x: xf, y: yf, keep: keep, block: b, count: count, threshold: threshold,
+                                  scale: scale, key: key)
             }
             return
         }
         let scale = T(1 / (1 - p))
-        Parallel.forRanges(blocks, grain: 1) { range in
-            for b in range {
-                var g = DropoutStreams(key: key, block: b)
-                let lo = b * blockSize, hi = min(count, lo + blockSize)
-                var i = lo
-                while i < hi {
-                    let words = g.next()
-                    for w in 0..<min(8, hi - i) {
-                        let k: UInt8 = words[w] >= threshold ? 1 : 0
-                        keep[i + w] = k
-                        y[i + w] = k == 1 ? x[i + w] * scale : 0
-                    }
-                    i += 8
+        Parallel.forBlocks(count, blockSize: blockSize) { b, range in
+            var g = DropoutStreams(key: key, block: b)
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let words = g.next()
+                for w in 0..<min(8, range.upperBound - i) {
+                    let k: UInt8 = words[w] >= threshold ? 1 : 0
+                    keep[i + w] = k
+                    y[i + w] = k == 1 ? x[i + w] * scale : 0
                 }
+                i += 8
             }
         }
     }
