@@ -72,8 +72,8 @@ public struct DCFTAdapter: Sendable {
                         u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int) {
         let A = store.values(a), B = store.values(b), C = store.values(c)
         let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
-        if d == 8 && s == 8 {
-            return forward8(A: A, B: B, C: C, x: x, y: y, u: u, v: v, rows: rows)
+        if usesTiledKernel {
+            return forwardTiled(A: A, B: B, C: C, x: x, y: y, u: u, v: v, rows: rows)
         }
         Parallel.forRanges(rows, grain: 64) { range in
             for n in range {
@@ -102,10 +102,10 @@ public struct DCFTAdapter: Sendable {
 
     /// Floats of `work` that `backward` needs for `rows` rows: `dv`, `du` (`rows·d` each) and
     /// one block of partial gradients per `gradientBlockRows` rows — `[nOut + d² + nIn]`, or
-    /// `[d·nOut + d² + d·nIn]` for the d = s = 8 kernel, which keeps them as 8-lane vectors.
+    /// `[out + 8·d + in]` for the tiled kernel, which keeps them per lane.
     public func workCount(rows: Int) -> Int {
         let blocks = (rows + Self.gradientBlockRows - 1) / Self.gradientBlockRows
-        return 2 * rows * kernel + blocks * (kernel * (nIn + nOut) + kernel * kernel)
+        return 2 * rows * kernel + blocks * (kernel * (nIn + nOut) + max(kernel * kernel, 8 * kernel))
     }
 
     /// Backward of `forward` given `dy [rows × out]`, accumulating `dx` (when non-nil) and the
@@ -126,9 +126,9 @@ public struct DCFTAdapter: Sendable {
         let P = parameterCount, blockRows = Self.gradientBlockRows
         let blocks = (rows + blockRows - 1) / blockRows
         let dv = work, du = work + rows * d           // [rows × d] each
-        let partials = work + 2 * rows * d            // [blocks × (nOut + d² + nIn)]
-        if d == 8 && s == 8 {
-            return backward8(A: A, B: B, C: C, dA: dA, dB: dB, dC: dC, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows,
+        let partials = work + 2 * rows * d            // [blocks × (nOut + d² + nIn)] (tiled: see there)
+        if usesTiledKernel {
+            return backwardTiled(A: A, B: B, C: C, dA: dA, dB: dB, dC: dC, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows,
                              dv: dv, du: du, partials: partials)
         }
         Parallel.forBlocks(rows, blockSize: blockRows) { blk, rowRange in

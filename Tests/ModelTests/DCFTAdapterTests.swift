@@ -34,9 +34,12 @@ struct DCFTAdapterTests {
 
     @Test("structured forward equals x·M; backward matches finite differences of the materialised form",
           arguments: [(16, 24, 8, 8, 5), (40, 72, 8, 8, 5), (12, 10, 2, 2, 5), (20, 12, 4, 2, 5), (9, 7, 3, 1, 5),
-                      (16, 24, 8, 8, 2 * DCFTAdapter.gradientBlockRows + 3)])  // several gradient blocks
+                      (16, 24, 8, 8, 2 * DCFTAdapter.gradientBlockRows + 3),  // several gradient blocks
+                      // tiled kernels for d ∈ {1, 2, 4} (sizes multiples of 8), one with several blocks
+                      (16, 24, 2, 2, 5), (32, 16, 4, 4, 5), (8, 16, 1, 1, 5), (24, 40, 2, 2, DCFTAdapter.gradientBlockRows + 7)])
     func structuredMatchesMaterialised(inF: Int, outF: Int, d: Int, s: Int, rows: Int) throws {
         let (store, a) = adapter(inF: inF, outF: outF, d: d, s: s)
+        #expect(a.usesTiledKernel == (s == d && 8 % d == 0 && inF % 8 == 0 && outF % 8 == 0))
         var rng = SeededRNG(seed: 9)
         let x = (0..<rows * inF).map { _ in Float(rng.nextNormal()) }
         let g = (0..<rows * outF).map { _ in Float(rng.nextNormal()) }
