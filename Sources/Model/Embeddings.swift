@@ -56,9 +56,9 @@ public final class Embeddings {
         positionIDs = positions(inputIDs, batch: batch, length: length)
         try Embedding.forward(ids: inputIDs, table: store.values(word), out: sum.pointer, count: rows, rows: config.vocabSize, dim: h)
         try Embedding.forward(ids: positionIDs, table: store.values(position), out: tmp.pointer, count: rows, rows: config.maxPositions, dim: h)
-        for i in 0..<rows * h { sum.pointer[i] += tmp.pointer[i] }
+        Elementwise.add(tmp.pointer, into: sum.pointer, count: rows * h)
         try Embedding.forward(ids: tokenTypeIDs, table: store.values(tokenType), out: tmp.pointer, count: rows, rows: config.typeVocabSize, dim: h)
-        for i in 0..<rows * h { sum.pointer[i] += tmp.pointer[i] }
+        Elementwise.add(tmp.pointer, into: sum.pointer, count: rows * h)
         LayerNorm.forward(x: sum.pointer, gamma: store.values(lnWeight), beta: store.values(lnBias), y: output.pointer,
                           mean: mean.pointer, rstd: rstd.pointer, rows: rows, cols: h, eps: config.layerNormEps)
         if training && config.hiddenDropout > 0 {

@@ -4,18 +4,18 @@ import TensorCore
 /// (layers run backward one after the other). Sized for the largest batch seen.
 final class BackwardScratch {
     // [rows × h]
-    let ds2 = Buffer<Float>(count: 0), dh1 = Buffer<Float>(count: 0), dfo = Buffer<Float>(count: 0)
+    let dh1 = Buffer<Float>(count: 0), dfo = Buffer<Float>(count: 0)
     let ds1 = Buffer<Float>(count: 0), dao = Buffer<Float>(count: 0), dctx = Buffer<Float>(count: 0)
     let dq = Buffer<Float>(count: 0), dk = Buffer<Float>(count: 0), dv = Buffer<Float>(count: 0)
     // [rows × f]
     let dgelu = Buffer<Float>(count: 0), dpre = Buffer<Float>(count: 0)
     // [B·H·L·L]
-    let dpd = Buffer<Float>(count: 0), dp = Buffer<Float>(count: 0), draw = Buffer<Float>(count: 0)
+    let dpd = Buffer<Float>(count: 0), draw = Buffer<Float>(count: 0)
 
     func ensure(rows: Int, h: Int, f: Int, p: Int) {
-        for b in [ds2, dh1, dfo, ds1, dao, dctx, dq, dk, dv] { b.ensureCapacity(rows * h) }
+        for b in [dh1, dfo, ds1, dao, dctx, dq, dk, dv] { b.ensureCapacity(rows * h) }
         for b in [dgelu, dpre] { b.ensureCapacity(rows * f) }
-        for b in [dpd, dp, draw] { b.ensureCapacity(p) }
+        for b in [dpd, draw] { b.ensureCapacity(p) }
     }
 }
 
@@ -33,35 +33,33 @@ extension EncoderLayer {
         let hidDrop = training && config.hiddenDropout > 0
         let pHid = config.hiddenDropout
 
-        // out = LN2(sum2): ds2.
-        s.ds2.pointer.update(repeating: 0, count: n)
+        // out = LN2(sum2): ds2, written straight into dh1 (sum2 = dropout(fo) + h1 passes it to h1
+        // unchanged; the output branch below reads it as dfo before intermediate adds to dh1).
         LayerNorm.backward(x: sum2.pointer, gamma: store.values(ln2Weight), mean: mean2.pointer, rstd: rstd2.pointer,
-                           dy: dOut, dx: s.ds2.pointer, dGamma: store.gradient(ln2Weight), dBeta: store.gradient(ln2Bias),
-                           rows: rows, cols: h)
-        // sum2 = dropout(fo) + h1.
-        s.dh1.pointer.update(from: s.ds2.pointer, count: n)
-        var dfo = s.ds2.pointer
+                           dy: dOut, dx: s.dh1.pointer, dGamma: store.gradient(ln2Weight), dBeta: store.gradient(ln2Bias),
+                           rows: rows, cols: h, accumulate: false)
+        var dfo = UnsafePointer(s.dh1.pointer)
         if hidDrop {
-            Dropout.backward(dy: s.ds2.pointer, keep: Self.bytes(keep2), dx: s.dfo.pointer, count: n, p: pHid, accumulate: false)
-            dfo = s.dfo.pointer
+            Dropout.backward(dy: s.dh1.pointer, keep: Self.bytes(keep2), dx: s.dfo.pointer, count: n, p: pHid, accumulate: false)
+            dfo = UnsafePointer(s.dfo.pointer)
         }
-        // fo = output(gelu(pre)); pre = intermediate(h1).
+        // fo = output(gelu(pre)); pre = intermediate(h1). preGelu holds gelu′(pre) (training forward).
         // (Overwriting kernels below: no zero-fill of the large scratch buffers.)
         output.backward(store: store, x: gelu.pointer, dy: dfo, dx: s.dgelu.pointer, rows: rows, training: training,
                         accumulateDX: false)
-        GELU.backward(x: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rows * f, accumulate: false)
+        GELU.backward(derivative: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rows * f, accumulate: false)
         intermediate.backward(store: store, x: h1.pointer, dy: s.dpre.pointer, dx: s.dh1.pointer, rows: rows, training: training)
 
-        // h1 = LN1(sum1); sum1 = dropout(ao) + x.
-        s.ds1.pointer.update(repeating: 0, count: n)
+        // h1 = LN1(sum1); sum1 = dropout(ao) + x: ds1 goes straight into dX (the residual path),
+        // which the attention branch reads as dao before q/k/v add to dX.
+        let ds1 = dX ?? s.ds1.pointer
         LayerNorm.backward(x: sum1.pointer, gamma: store.values(ln1Weight), mean: mean1.pointer, rstd: rstd1.pointer,
-                           dy: s.dh1.pointer, dx: s.ds1.pointer, dGamma: store.gradient(ln1Weight), dBeta: store.gradient(ln1Bias),
-                           rows: rows, cols: h)
-        if let dX { dX.update(from: s.ds1.pointer, count: n) }
-        var dao = s.ds1.pointer
+                           dy: s.dh1.pointer, dx: ds1, dGamma: store.gradient(ln1Weight), dBeta: store.gradient(ln1Bias),
+                           rows: rows, cols: h, accumulate: false)
+        var dao = UnsafePointer(ds1)
         if hidDrop {
-            Dropout.backward(dy: s.ds1.pointer, keep: Self.bytes(keep1), dx: s.dao.pointer, count: n, p: pHid, accumulate: false)
-            dao = s.dao.pointer
+            Dropout.backward(dy: ds1, keep: Self.bytes(keep1), dx: s.dao.pointer, count: n, p: pHid, accumulate: false)
+            dao = UnsafePointer(s.dao.pointer)
         }
         attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rows, training: training,
                                  accumulateDX: false)
@@ -73,14 +71,14 @@ extension EncoderLayer {
                              b: v.pointer, ldb: h, strideB: act, c: s.dpd.pointer, ldc: L, strideC: att, outer: B, inner: H)
         Matmul.gemmBatched2D(transA: true, m: L, n: dh, k: L, a: pUsed, lda: L, strideA: att,
                              b: s.dctx.pointer, ldb: h, strideB: act, c: s.dv.pointer, ldc: h, strideC: act, outer: B, inner: H)
-        var dP = s.dpd.pointer
-        if attnDrop {
-            Dropout.backward(dy: s.dpd.pointer, keep: Self.bytes(probsKeep), dx: s.dp.pointer, count: pSize,
-                             p: config.attentionDropout, accumulate: false)
-            dP = s.dp.pointer
+        if attnDrop {  // dP = dropout backward of dP', folded into the softmax backward
+            MaskedSoftmax.backwardThroughDropout(y: probs.pointer, dyDropped: s.dpd.pointer, keep: Self.bytes(probsKeep),
+                                                 p: config.attentionDropout, dx: s.draw.pointer, rows: B * H * L, cols: L,
+                                                 scale: 1 / Float(dh).squareRoot())
+        } else {
+            MaskedSoftmax.backward(y: probs.pointer, dy: s.dpd.pointer, dx: s.draw.pointer, rows: B * H * L, cols: L,
+                                   scale: 1 / Float(dh).squareRoot(), accumulate: false)
         }
-        MaskedSoftmax.backward(y: probs.pointer, dy: dP, dx: s.draw.pointer, rows: B * H * L, cols: L,
-                               scale: 1 / Float(dh).squareRoot(), accumulate: false)
         // raw = q·kᵀ: dq = draw·k, dk = drawᵀ·q.
         Matmul.gemmBatched2D(m: L, n: dh, k: L, a: s.draw.pointer, lda: L, strideA: att,
                              b: k.pointer, ldb: h, strideB: act, c: s.dq.pointer, ldc: h, strideC: act, outer: B, inner: H)

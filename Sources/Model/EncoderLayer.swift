@@ -112,18 +112,22 @@ public final class EncoderLayer {
             keep1.ensureCapacity((rows * h + 3) / 4)
             Dropout.forward(x: sum1.pointer, y: sum1.pointer, keep: Self.bytes(keep1), count: rows * h, p: config.hiddenDropout, rng: &rng)
         }
-        for i in 0..<rows * h { sum1.pointer[i] += x[i] }
+        Elementwise.add(x, into: sum1.pointer, count: rows * h)
         LayerNorm.forward(x: sum1.pointer, gamma: store.values(ln1Weight), beta: store.values(ln1Bias), y: h1.pointer,
                           mean: mean1.pointer, rstd: rstd1.pointer, rows: rows, cols: h, eps: config.layerNormEps)
 
         intermediate.forward(store: store, x: h1.pointer, y: preGelu.pointer, rows: rows, training: training, rng: &rng)
-        GELU.forward(x: preGelu.pointer, y: gelu.pointer, count: rows * f)
+        if shared == nil {  // training activations: keep gelu'(pre) in place of pre for backward
+            GELU.forward(x: preGelu.pointer, y: gelu.pointer, derivative: preGelu.pointer, count: rows * f)
+        } else {
+            GELU.forward(x: preGelu.pointer, y: gelu.pointer, count: rows * f)
+        }
         output.forward(store: store, x: gelu.pointer, y: sum2.pointer, rows: rows, training: training, rng: &rng)
         if hidDrop {
             keep2.ensureCapacity((rows * h + 3) / 4)
             Dropout.forward(x: sum2.pointer, y: sum2.pointer, keep: Self.bytes(keep2), count: rows * h, p: config.hiddenDropout, rng: &rng)
         }
-        for i in 0..<rows * h { sum2.pointer[i] += h1.pointer[i] }
+        Elementwise.add(h1.pointer, into: sum2.pointer, count: rows * h)
         LayerNorm.forward(x: sum2.pointer, gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
                           mean: mean2.pointer, rstd: rstd2.pointer, rows: rows, cols: h, eps: config.layerNormEps)
     }
@@ -139,7 +143,9 @@ final class LayerActivations {
     let sum1 = Buffer<Float>(count: 0), h1 = Buffer<Float>(count: 0)   // [rows × h]
     let mean1 = Buffer<Float>(count: 0), rstd1 = Buffer<Float>(count: 0) // [rows]
     let keep1 = Buffer<Float>(count: 0), keep2 = Buffer<Float>(count: 0) // hidden dropout masks (bytes)
-    let preGelu = Buffer<Float>(count: 0), gelu = Buffer<Float>(count: 0) // [rows × f]
+    /// `[rows × f]`: the intermediate pre-activation; after a training forward, gelu′ of it
+    /// (the backward is then one multiply). `gelu`: the activation `[rows × f]`.
+    let preGelu = Buffer<Float>(count: 0), gelu = Buffer<Float>(count: 0)
     let sum2 = Buffer<Float>(count: 0)         // [rows × h]
     let mean2 = Buffer<Float>(count: 0), rstd2 = Buffer<Float>(count: 0)
     let out = Buffer<Float>(count: 0)          // [rows × h]

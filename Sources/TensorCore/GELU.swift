@@ -46,6 +46,66 @@ public enum GELU {
         }
     }
 
+    /// Training forward: `y[i] = gelu(x[i])` and `derivative[i] = gelu'(x[i])` in one pass, so
+    /// the backward is a multiply (`backward(derivative:…)`) instead of re-evaluating erf and exp.
+    /// Both `y` and `derivative` may alias `x` (each element is read before it is written);
+    /// `derivative` aliasing `x` keeps the memory of the plain forward.
+    @inlinable
+    public static func forward<T: TensorScalar>(x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,
+                                                derivative: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            return forwardFloat(x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                                y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self),
+                                derivative: UnsafeMutableRawPointer(derivative).assumingMemoryBound(to: Float.self),
+                                count: count)
+        }
+        let invSqrt2 = 1 / T.sqrt(2), invSqrt2Pi = 1 / T.sqrt(2 * T.pi)
+        Parallel.forRanges(count, grain: 32_768) { range in
+            for i in range {
+                let v = x[i]
+                let cdf = T.erfc(-v * invSqrt2) / 2
+                y[i] = v * cdf
+                let pdf = T.exp(-v * v / 2) * invSqrt2Pi
+                derivative[i] = cdf + v * pdf
+            }
+        }
+    }
+
+    /// `dx[i] += dy[i] · derivative[i]` with the derivative saved by the training forward
+    /// (`accumulate: false` overwrites). Equal to `backward(x:…)` on the same input.
+    @inlinable
+    public static func backward<T: TensorScalar>(
+        derivative: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, count: Int, accumulate: Bool = true
+    ) {
+        Parallel.forRanges(count, grain: 65_536) { range in
+            if accumulate {
+                for i in range { dx[i] += dy[i] * derivative[i] }
+            } else {
+                for i in range { dx[i] = dy[i] * derivative[i] }
+            }
+        }
+    }
+
+    /// `gelu'(x) = Φ(x) + x·φ(x)` for Float, as both Float paths compute it.
+    @inlinable @inline(__always)
+    static func derivativeFloat(_ v: Float, cdf: Float) -> Float {
+        cdf + v * (FastMath.expNonPositive(-0.5 * v * v) * 0.39894228040143268)
+    }
+
+    /// Float training forward (value and derivative).
+    @usableFromInline
+    static func forwardFloat(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                             derivative: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forRanges(count, grain: 32_768) { range in
+            for i in range {
+                let v = x[i]
+                let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
+                y[i] = v * cdf
+                derivative[i] = derivativeFloat(v, cdf: cdf)
+            }
+        }
+    }
+
     /// Float forward with the vectorisable `FastMath.erf` (absolute error < 2e-7·|x|).
     @usableFromInline
     static func forwardFloat(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
@@ -62,9 +122,7 @@ public enum GELU {
     static func backwardFloat(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
                               accumulate: Bool) {
         @inline(__always) func derivative(_ v: Float) -> Float {
-            let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
-            let pdf = FastMath.expNonPositive(-0.5 * v * v) * 0.39894228040143268
-            return cdf + v * pdf
+            derivativeFloat(v, cdf: 0.5 * (1 + FastMath.erf(v * 0.70710678118654752)))
         }
         Parallel.forRanges(count, grain: 32_768) { range in
             if accumulate {

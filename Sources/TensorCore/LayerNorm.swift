@@ -55,7 +55,8 @@ public enum LayerNorm {
         }
     }
 
-    /// Accumulates `dx`, and `dGamma`/`dBeta` when given (nil for a frozen norm).
+    /// Accumulates `dx` (`accumulate: false`: overwrites it), and `dGamma`/`dBeta` when given
+    /// (nil for a frozen norm).
     ///
     /// With `x̂ = (x − μ)·rstd` and `g = dy·γ`:
     /// `dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))`, `dγ += Σ_rows dy·x̂`, `dβ += Σ_rows dy`.
@@ -65,10 +66,15 @@ public enum LayerNorm {
         x: UnsafePointer<T>, gamma: UnsafePointer<T>, mean: UnsafePointer<T>, rstd: UnsafePointer<T>,
         dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
         dGamma: UnsafeMutablePointer<T>?, dBeta: UnsafeMutablePointer<T>?,
-        rows: Int, cols: Int
+        rows: Int, cols: Int, accumulate: Bool = true
     ) {
         let n = T(cols)
-        if let dx {
+        if let dx, T.self == Float.self {
+            func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            backwardFloat(x: f(x), gamma: f(gamma), mean: f(mean), rstd: f(rstd), dy: f(dy),
+                          dx: UnsafeMutableRawPointer(dx).assumingMemoryBound(to: Float.self),
+                          rows: rows, cols: cols, accumulate: accumulate)
+        } else if let dx {
             Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
                 for r in range {
                     let xr = x + r * cols, dyr = dy + r * cols, dxr = dx + r * cols
@@ -82,7 +88,8 @@ public enum LayerNorm {
                     let mg = sg / n, mgx = sgx / n
                     for c in 0..<cols {
                         let xh = (xr[c] - mu) * rs
-                        dxr[c] += rs * (dyr[c] * gamma[c] - mg - xh * mgx)
+                        let v = rs * (dyr[c] * gamma[c] - mg - xh * mgx)
+                        if accumulate { dxr[c] += v } else { dxr[c] = v }
                     }
                 }
             }
@@ -93,6 +100,31 @@ public enum LayerNorm {
                 let mu = mean[r], rs = rstd[r]
                 if let dGamma { for c in 0..<cols { dGamma[c] += dyr[c] * (xr[c] - mu) * rs } }
                 if let dBeta { for c in 0..<cols { dBeta[c] += dyr[c] } }
+            }
+        }
+    }
+
+    /// The Float `dx` pass: `g = dy·γ` and `x̂` go to two row-sized scratch vectors so both
+    /// means are `RowReduce` sums (vectorised, fixed order); the rest is elementwise.
+    @usableFromInline
+    static func backwardFloat(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                              rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                              rows: Int, cols: Int, accumulate: Bool) {
+        let n = Float(cols)
+        Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * cols) { tmp in
+                let g = tmp.baseAddress!, xh = g + cols          // [cols] each
+                for r in range {
+                    let xr = x + r * cols, dyr = dy + r * cols, dxr = dx + r * cols
+                    let mu = mean[r], rs = rstd[r]
+                    for c in 0..<cols { g[c] = dyr[c] * gamma[c]; xh[c] = (xr[c] - mu) * rs }
+                    let mg = RowReduce.sum(g, cols) / n, mgx = RowReduce.dot(g, xh, cols) / n
+                    if accumulate {
+                        for c in 0..<cols { dxr[c] += rs * (g[c] - mg - xh[c] * mgx) }
+                    } else {
+                        for c in 0..<cols { dxr[c] = rs * (g[c] - mg - xh[c] * mgx) }
+                    }
+                }
             }
         }
     }

@@ -100,4 +100,24 @@ public enum MaskedSoftmax {
             }
         }
     }
+
+    /// `backward` with the attention dropout that follows the softmax folded in: `dyDropped` is
+    /// the gradient of `dropout(y)`, so each row's `dy = dyDropped · keep / (1 − p)` is formed in
+    /// `dx` itself (no separate pass over, or buffer for, `B·H·L·L` floats), then
+    /// `dx = scale · y · (dy − Σ dy·y)`. Overwrites `dx`; bit for bit `Dropout.backward`
+    /// followed by `backward(accumulate: false)`.
+    public static func backwardThroughDropout(
+        y: UnsafePointer<Float>, dyDropped: UnsafePointer<Float>, keep: UnsafePointer<UInt8>, p: Double,
+        dx: UnsafeMutablePointer<Float>, rows: Int, cols: Int, scale: Float = 1
+    ) {
+        let keepScale = Float(1 / (1 - p))
+        Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
+            for r in range {
+                let yr = y + r * cols, dyr = dyDropped + r * cols, kr = keep + r * cols, dxr = dx + r * cols
+                for c in 0..<cols { dxr[c] = dyr[c] * (keepScale * Float(kr[c])) }
+                let dot = RowReduce.dot(yr, dxr, cols)
+                for c in 0..<cols { dxr[c] = scale * yr[c] * (dxr[c] - dot) }
+            }
+        }
+    }
 }

@@ -18,6 +18,22 @@ struct ActivationTests {
         expectClose(yf.map(Double.init), expected, rtol: 1e-6, atol: 6e-7)
     }
 
+    @Test("softmax backward through attention dropout equals Dropout.backward then softmax backward, bit for bit")
+    func softmaxThroughDropout() {
+        let cols = 37, rows = 300, n = rows * cols
+        let x = randomArray(n, seed: 90, scale: 3).map(Float.init), g = randomArray(n, seed: 91).map(Float.init)
+        var y = [Float](repeating: 0, count: n), dropped = y, keep = [UInt8](repeating: 0, count: n)
+        MaskedSoftmax.forward(x: x, mask: nil, y: &y, rows: rows, cols: cols)
+        var rng = SeededRNG(seed: 4)
+        Dropout.forward(x: y, y: &dropped, keep: &keep, count: n, p: 0.1, rng: &rng)
+        var dp = [Float](repeating: 0, count: n), want = dp, got = [Float](repeating: .nan, count: n)
+        Dropout.backward(dy: g, keep: keep, dx: &dp, count: n, p: 0.1, accumulate: false)
+        MaskedSoftmax.backward(y: y, dy: dp, dx: &want, rows: rows, cols: cols, scale: 0.3, accumulate: false)
+        MaskedSoftmax.backwardThroughDropout(y: y, dyDropped: g, keep: keep, p: 0.1, dx: &got, rows: rows, cols: cols, scale: 0.3)
+        #expect(got.elementsEqual(want))
+        #expect(keep.contains(0) && keep.contains(1))
+    }
+
     @Test("Float GELU (fast erf/exp) agrees with the exact Double GELU over [-10, 10], forward and backward")
     func geluFloatAccuracy() {
         let xs = (0...4000).map { -10 + Double($0) * 0.005 }
@@ -44,6 +60,26 @@ struct ActivationTests {
             var y = [Double](repeating: 0, count: n); GELU.forward(x: x, y: &y, count: n); return weightedSum(y, g)
         }
         expectClose(dx, num, rtol: 1e-7, atol: 1e-9)
+    }
+
+    @Test("training GELU forward (derivative saved in place of x) equals forward + backward(x:), bit for bit")
+    func geluSavedDerivative() {
+        func check<T: TensorScalar>(_ x: [T], _ g: [T]) {
+            let n = x.count
+            var y = [T](repeating: 0, count: n), dx = y
+            GELU.forward(x: x, y: &y, count: n)
+            GELU.backward(x: x, dy: g, dx: &dx, count: n, accumulate: false)
+            var saved = x, ySaved = [T](repeating: 0, count: n), dxSaved = [T](repeating: .nan, count: n)
+            saved.withUnsafeMutableBufferPointer { d in
+                GELU.forward(x: d.baseAddress!, y: &ySaved, derivative: d.baseAddress!, count: n)  // derivative aliases x
+            }
+            GELU.backward(derivative: saved, dy: g, dx: &dxSaved, count: n, accumulate: false)
+            #expect(ySaved.elementsEqual(y), "\(T.self) gelu")
+            #expect(dxSaved.elementsEqual(dx), "\(T.self) gelu'")
+        }
+        let x = randomArray(70_000, seed: 12, scale: 5), g = randomArray(70_000, seed: 13)
+        check(x, g)
+        check(x.map(Float.init), g.map(Float.init))
     }
 
     @Test("softmax of [1,2,3] and masking")
@@ -173,6 +209,7 @@ struct FastPathTests {
         MaskedSoftmax.forward(x: x, mask: nil, y: &y, rows: n / cols, cols: cols)
         let kernels: [(UnsafeMutablePointer<Float>, Bool) -> Void] = [
             { dx, acc in GELU.backward(x: x, dy: g, dx: dx, count: n, accumulate: acc) },
+            { dx, acc in GELU.backward(derivative: x, dy: g, dx: dx, count: n, accumulate: acc) },
             { dx, acc in Dropout.backward(dy: g, keep: keep, dx: dx, count: n, p: 0.3, accumulate: acc) },
             { dx, acc in MaskedSoftmax.backward(y: y, dy: g, dx: dx, rows: n / cols, cols: cols, scale: 0.7, accumulate: acc) },
         ]

@@ -49,6 +49,30 @@ struct LayerNormTests {
         }
     }
 
+    @Test("the Float backward (vectorised sums) agrees with Double at widths 1…40 and 384; accumulate: false overwrites")
+    func floatBackward() {
+        for cols in Array(1...40) + [384] {
+            let rows = 3
+            let x = randomArray(rows * cols, seed: UInt64(400 + cols), scale: 4).map { $0 + 2 }
+            let gamma = randomArray(cols, seed: 9), g = randomArray(rows * cols, seed: UInt64(500 + cols))
+            var y = [Double](repeating: 0, count: rows * cols), m = [Double](repeating: 0, count: rows), r = m
+            LayerNorm.forward(x: x, gamma: gamma, beta: gamma, y: &y, mean: &m, rstd: &r, rows: rows, cols: cols, eps: 1e-5)
+            var dx = [Double](repeating: 0.25, count: rows * cols)
+            LayerNorm.backward(x: x, gamma: gamma, mean: m, rstd: r, dy: g, dx: &dx, dGamma: nil, dBeta: nil, rows: rows, cols: cols)
+            let xf = x.map(Float.init), gf = gamma.map(Float.init), mf = m.map(Float.init), rf = r.map(Float.init)
+            var dxf = [Float](repeating: 0.25, count: rows * cols), over = [Float](repeating: .nan, count: rows * cols)
+            LayerNorm.backward(x: xf, gamma: gf, mean: mf, rstd: rf, dy: g.map(Float.init), dx: &dxf, dGamma: nil, dBeta: nil,
+                               rows: rows, cols: cols)
+            LayerNorm.backward(x: xf, gamma: gf, mean: mf, rstd: rf, dy: g.map(Float.init), dx: &over, dGamma: nil, dBeta: nil,
+                               rows: rows, cols: cols, accumulate: false)
+            let scale = dx.map(abs).max()!
+            for i in 0..<dx.count {
+                #expect(abs(Double(dxf[i]) - dx[i]) <= 2e-5 * scale, "cols \(cols) dx[\(i)]")
+                #expect(abs(Double(over[i]) - (dx[i] - 0.25)) <= 2e-5 * scale, "cols \(cols) overwrite dx[\(i)]")
+            }
+        }
+    }
+
     @Test("results do not depend on the thread count (bitwise)")
     func threadIndependence() {
         let rows = 512, cols = 384
