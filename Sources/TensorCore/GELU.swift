@@ -92,16 +92,29 @@ public enum GELU {
         cdf + v * (FastMath.expNonPositive(-0.5 * v * v) * 0.39894228040143268)
     }
 
-    /// Float training forward (value and derivative).
+    /// Float training forward (value and derivative). The input is copied chunk by chunk to a
+    /// stack buffer first: with `derivative` aliasing `x` the compiler's runtime overlap check
+    /// would otherwise send the whole loop down its scalar path (measured: 3× slower).
     @usableFromInline
     static func forwardFloat(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                              derivative: UnsafeMutablePointer<Float>, count: Int) {
+        let chunk = 512
         Parallel.forRanges(count, grain: 32_768) { range in
-            for i in range {
-                let v = x[i]
-                let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
-                y[i] = v * cdf
-                derivative[i] = derivativeFloat(v, cdf: cdf)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { buf in
+                let t = buf.baseAddress!                     // [chunk]: the input, copied
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    let n = min(chunk, range.upperBound - i)
+                    t.update(from: x + i, count: n)
+                    let yi = y + i, di = derivative + i
+                    for j in 0..<n {
+                        let v = t[j]
+                        let cdf = 0.5 * (1 + FastMath.erf(v * 0.70710678118654752))
+                        yi[j] = v * cdf
+                        di[j] = derivativeFloat(v, cdf: cdf)
+                    }
+                    i += n
+                }
             }
         }
     }
