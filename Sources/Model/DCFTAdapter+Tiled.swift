@@ -66,10 +66,12 @@ extension DCFTAdapter {
         }
     }
 
-    /// Forward (tiled): `u`, `v [rows × d]` saved; `y [rows × out]` += scale·B⊗v.
+    /// Forward (tiled): `u`, `v [rows × d]` saved; `y [rows × out]` += scale·B⊗v (with `bias`:
+    /// `y = bias + scale·B⊗v`, no read of `y`).
     func forwardTiled(A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                       x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                      u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int) {
+                      u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int,
+                      bias: UnsafePointer<Float>?) {
         let d = kernel, chunksIn = inFeatures / 8, chunksOut = outFeatures / 8, inF = inFeatures, outF = outFeatures
         withExpanded(A: A, B: B, C: C) { aExp, bExp, cTile in
             Parallel.forRanges(rows, grain: 64) { range in
@@ -81,9 +83,15 @@ extension DCFTAdapter {
                     var vT = SIMD8<Float>()                                // lane l: v[l mod d]
                     for p in 0..<d { vT += uT[p] * cTile[p] }
                     for p in 0..<d { u[n * d + p] = uT[p]; v[n * d + p] = vT[p] }
-                    for k in 0..<chunksOut {
-                        let yk = yr + 8 * k
-                        Self.store8(Self.load8(yk) + Self.load8(bExp + 8 * k) * vT, yk)
+                    if let bias {
+                        for k in 0..<chunksOut {
+                            Self.store8(Self.load8(bias + 8 * k) + Self.load8(bExp + 8 * k) * vT, yr + 8 * k)
+                        }
+                    } else {
+                        for k in 0..<chunksOut {
+                            let yk = yr + 8 * k
+                            Self.store8(Self.load8(yk) + Self.load8(bExp + 8 * k) * vT, yk)
+                        }
                     }
                 }
             }
@@ -91,14 +99,14 @@ extension DCFTAdapter {
     }
 
     /// Backward (tiled) over fixed blocks of `gradientBlockRows` rows; writes `dv`, `du`
-    /// `[rows × d]`, accumulates `dx` when non-nil, and adds the parameter gradients to dA, dB, dC.
+    /// `[rows × d]`, accumulates `dx` when non-nil (`overwriteDX`: writes it), and adds the parameter gradients to dA, dB, dC.
     /// Each block keeps lane partials `[out | d × 8 | in]` (dB per output float, dC rows tiled,
     /// dA per input float), so the inner loops have no horizontal sums; they are reduced to
     /// `[nOut | d² | nIn]` at the end, blocks in order.
     func backwardTiled(A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                        dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>,
                        x: UnsafePointer<Float>, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                       dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
+                       dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriteDX: Bool, rows: Int,
                        dv: UnsafeMutablePointer<Float>, du: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>) {
         let d = kernel, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
         let chunksIn = inF / 8, chunksOut = outF / 8
@@ -132,7 +140,10 @@ extension DCFTAdapter {
                     for k in 0..<chunksIn {
                         Self.store8(Self.load8(pA + 8 * k) + Self.load8(xr + 8 * k) * duT, pA + 8 * k)
                     }
-                    if let dx {
+                    if let dx, overwriteDX {
+                        let dxr = dx + n * inF
+                        for k in 0..<chunksIn { Self.store8(Self.load8(aExp + 8 * k) * duT, dxr + 8 * k) }
+                    } else if let dx {
                         let dxr = dx + n * inF
                         for k in 0..<chunksIn {
                             Self.store8(Self.load8(dxr + 8 * k) + Self.load8(aExp + 8 * k) * duT, dxr + 8 * k)

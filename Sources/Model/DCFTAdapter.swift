@@ -68,16 +68,20 @@ public struct DCFTAdapter: Sendable {
     public var parameterCount: Int { nIn + nOut + kernel * kernel }
 
     /// Adds the adapter term to `y` and saves `u`, `v` (`[rows × d]` each) for backward.
+    /// With `bias` (`[out]`), `y` is overwritten with `bias + term` instead, so the frozen gemm
+    /// can then accumulate into it (one write of `y` instead of a write plus a read-modify-write).
     public func forward(store: ParameterStore, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                        u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int) {
+                        u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int,
+                        bias: UnsafePointer<Float>? = nil) {
         let A = store.values(a), B = store.values(b), C = store.values(c)
         let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
         if usesTiledKernel {
-            return forwardTiled(A: A, B: B, C: C, x: x, y: y, u: u, v: v, rows: rows)
+            return forwardTiled(A: A, B: B, C: C, x: x, y: y, u: u, v: v, rows: rows, bias: bias)
         }
         Parallel.forRanges(rows, grain: 64) { range in
             for n in range {
                 let xr = x + n * inF, ur = u + n * d, vr = v + n * d, yr = y + n * outF
+                if let bias { yr.update(from: bias, count: outF) }   // overlapping kernels add up: start from b
                 for p in 0..<d { ur[p] = 0 }
                 for i in 0..<nIn {
                     let ai = A[i], xi = xr + s * i
@@ -108,8 +112,9 @@ public struct DCFTAdapter: Sendable {
         return 2 * rows * kernel + blocks * (kernel * (nIn + nOut) + max(kernel * kernel, 8 * kernel))
     }
 
-    /// Backward of `forward` given `dy [rows × out]`, accumulating `dx` (when non-nil) and the
-    /// gradients of A, B and C. `work` needs `workCount(rows:)` floats.
+    /// Backward of `forward` given `dy [rows × out]`, accumulating `dx` (when non-nil;
+    /// `overwriteDX` writes it instead) and the gradients of A, B and C. `work` needs
+    /// `workCount(rows:)` floats.
     ///
     ///     dv[n,q] = scale · Σ_j B[j]·dy[n, s·j+q]     dB[j] += scale · Σ_n Σ_q dy[n, s·j+q]·v[n,q]
     ///     du[n,p] = Σ_q dv[n,q]·C[p,q]                dC[p,q] += Σ_n u[n,p]·dv[n,q]
@@ -119,16 +124,20 @@ public struct DCFTAdapter: Sendable {
     /// gradients `[dB | dC | dA]`, which are then summed in block order (deterministic).
     public func backward(store: ParameterStore, x: UnsafePointer<Float>, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
                          dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
-                         work: UnsafeMutablePointer<Float>) {
+                         work: UnsafeMutablePointer<Float>, overwriteDX: Bool = false) {
         let A = store.values(a), B = store.values(b), C = store.values(c)
-        guard let dA = store.gradient(a), let dB = store.gradient(b), let dC = store.gradient(c) else { return }
+        guard let dA = store.gradient(a), let dB = store.gradient(b), let dC = store.gradient(c) else {
+            if overwriteDX, let dx { dx.update(repeating: 0, count: rows * inFeatures) }   // frozen adapter: term's dx is 0
+            return
+        }
         let d = kernel, s = stride, nIn = nIn, nOut = nOut, inF = inFeatures, outF = outFeatures, scale = scale
         let P = parameterCount, blockRows = Self.gradientBlockRows
         let blocks = (rows + blockRows - 1) / blockRows
         let dv = work, du = work + rows * d           // [rows × d] each
         let partials = work + 2 * rows * d            // [blocks × (nOut + d² + nIn)] (tiled: see there)
         if usesTiledKernel {
-            return backwardTiled(A: A, B: B, C: C, dA: dA, dB: dB, dC: dC, x: x, u: u, v: v, dy: dy, dx: dx, rows: rows,
+            return backwardTiled(A: A, B: B, C: C, dA: dA, dB: dB, dC: dC, x: x, u: u, v: v, dy: dy, dx: dx,
+                                 overwriteDX: overwriteDX, rows: rows,
                              dv: dv, du: du, partials: partials)
         }
         Parallel.forBlocks(rows, blockSize: blockRows) { blk, rowRange in
@@ -158,6 +167,7 @@ public struct DCFTAdapter: Sendable {
                 }
                 if let dx {
                     let dxr = dx + n * inF
+                    if overwriteDX { dxr.update(repeating: 0, count: inF) }   // overlapping kernels add up
                     for i in 0..<nIn {
                         let ai = A[i], dxi = dxr + s * i
                         for p in 0..<d { dxi[p] += ai * dur[p] }

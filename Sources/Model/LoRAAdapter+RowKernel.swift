@@ -33,9 +33,11 @@ extension LoRAAdapter {
         for o in 0..<out { for k in 0..<r { bt[k * out + o] = B[o * r + k] } }
     }
 
-    /// `t [rows × r] = x·Aᵀ`; `y [rows × out] += scale · t·Bᵀ`. `bt` needs `r · out` floats.
+    /// `t [rows × r] = x·Aᵀ`; `y [rows × out] += scale · t·Bᵀ` (with `bias`: `y = bias + …`, no
+    /// read of `y`). `bt` needs `r · out` floats.
     func rowForward(A: UnsafePointer<Float>, B: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                    y: UnsafeMutablePointer<Float>, t: UnsafeMutablePointer<Float>, bt: UnsafeMutablePointer<Float>, rows: Int) {
+                    y: UnsafeMutablePointer<Float>, t: UnsafeMutablePointer<Float>, bt: UnsafeMutablePointer<Float>, rows: Int,
+                    bias: UnsafePointer<Float>?) {
         let r = rank, inF = inFeatures, outF = outFeatures, scale = scale
         Self.transposeB(B, into: bt, out: outF, r: r)
         Parallel.forRanges(rows, grain: 64) { range in
@@ -44,17 +46,22 @@ extension LoRAAdapter {
                 for k in 0..<r { tr[k] = RowReduce.dot(A + k * inF, xr, inF) }
                 for k in 0..<r {
                     let c = scale * tr[k], bk = bt + k * outF
-                    for o in 0..<outF { yr[o] += c * bk[o] }
+                    if k == 0, let bias {
+                        for o in 0..<outF { yr[o] = bias[o] + c * bk[o] }
+                    } else {
+                        for o in 0..<outF { yr[o] += c * bk[o] }
+                    }
                 }
             }
         }
     }
 
     /// Backward of `rowForward` for `dy [rows × out]`: `dt = scale·dy·B`, `dx += dt·A` (when
-    /// non-nil), `dB += scale·dyᵀ·t`, `dA += dtᵀ·x`. `work` as `workCount(rows:training:)`.
+    /// non-nil; `overwriteDX`: `dx = dt·A`), `dB += scale·dyᵀ·t`, `dA += dtᵀ·x`. `work` as `workCount(rows:training:)`.
     func rowBackward(A: UnsafePointer<Float>, B: UnsafePointer<Float>, dA: UnsafeMutablePointer<Float>,
                      dB: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, t: UnsafePointer<Float>,
-                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int, work: UnsafeMutablePointer<Float>) {
+                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriteDX: Bool, rows: Int,
+                     work: UnsafeMutablePointer<Float>) {
         let r = rank, inF = inFeatures, outF = outFeatures, scale = scale
         let blockRows = Self.gradientBlockRows, blocks = (rows + blockRows - 1) / blockRows
         let P = r * (inF + outF)
@@ -78,7 +85,11 @@ extension LoRAAdapter {
                     let dxr = dx + n * inF
                     for k in 0..<r {
                         let g = dtr[k], ak = A + k * inF
-                        for i in 0..<inF { dxr[i] += g * ak[i] }
+                        if k == 0 && overwriteDX {
+                            for i in 0..<inF { dxr[i] = g * ak[i] }
+                        } else {
+                            for i in 0..<inF { dxr[i] += g * ak[i] }
+                        }
                     }
                 }
             }

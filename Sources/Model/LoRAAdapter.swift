@@ -35,11 +35,15 @@ public struct LoRAAdapter: Sendable {
     /// dropout, `xd [rows × in]` receives the dropped input and `keep` its mask (both saved);
     /// without, pass `xd = nil` and `x` itself is used. `scratch` (`r · out` floats) lets ranks
     /// ≤ 8 without dropout take the row kernel (`LoRAAdapter+RowKernel.swift`); nil uses BLAS.
+    /// `bias` (row kernel only) overwrites `y` with `bias + term` instead of adding.
     public func forward(store: ParameterStore, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                         t: UnsafeMutablePointer<Float>, xd: UnsafeMutablePointer<Float>?, keep: UnsafeMutablePointer<UInt8>?,
-                        scratch: UnsafeMutablePointer<Float>? = nil, rows: Int, training: Bool, rng: inout SeededRNG) {
+                        scratch: UnsafeMutablePointer<Float>? = nil, rows: Int, training: Bool, rng: inout SeededRNG,
+                        bias: UnsafePointer<Float>? = nil) {
+        precondition(bias == nil || (usesRowKernel(training: training) && scratch != nil),
+                     "only the row kernel writes bias + term")
         if usesRowKernel(training: training), let scratch {
-            return rowForward(A: store.values(a), B: store.values(b), x: x, y: y, t: t, bt: scratch, rows: rows)
+            return rowForward(A: store.values(a), B: store.values(b), x: x, y: y, t: t, bt: scratch, rows: rows, bias: bias)
         }
         var input = x
         if training && dropout > 0, let xd, let keep {
@@ -56,11 +60,16 @@ public struct LoRAAdapter: Sendable {
     /// `work` needs `workCount(rows:training:)` floats.
     public func backward(store: ParameterStore, x: UnsafePointer<Float>, t: UnsafePointer<Float>,
                          xd: UnsafePointer<Float>?, keep: UnsafePointer<UInt8>?, dy: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool, work: UnsafeMutablePointer<Float>) {
-        guard let dA = store.gradient(a), let dB = store.gradient(b) else { return }
+                         dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool, work: UnsafeMutablePointer<Float>,
+                         overwriteDX: Bool = false) {
+        guard let dA = store.gradient(a), let dB = store.gradient(b) else {
+            if overwriteDX, let dx { dx.update(repeating: 0, count: rows * inFeatures) }
+            return
+        }
+        precondition(!overwriteDX || usesRowKernel(training: training), "only the row kernel overwrites dx")
         if usesRowKernel(training: training) {
             return rowBackward(A: store.values(a), B: store.values(b), dA: dA, dB: dB, x: x, t: t, dy: dy, dx: dx,
-                               rows: rows, work: work)
+                               overwriteDX: overwriteDX, rows: rows, work: work)
         }
         let dropped = training && dropout > 0 && xd != nil
         let input = dropped ? xd! : x

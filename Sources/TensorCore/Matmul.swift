@@ -98,18 +98,23 @@ public enum Matmul {
 
 /// A fully connected layer in Hugging Face layout: `W` is `[out × in]`.
 public enum Linear {
-    /// `y[n×out] = x[n×in] · W[out×in]ᵀ + b[out]` (`b` optional). Overwrites `y`.
+    /// `y[n×out] = x[n×in] · W[out×in]ᵀ + b[out]` (`b` optional). Overwrites `y`, or with
+    /// `accumulate: true` adds to it (`y += x·Wᵀ + b`; how an adapter that has already written
+    /// `b + ΔW`-term into `y` finishes the layer with no extra pass over `y`).
     @inlinable
     public static func forward<T: TensorScalar>(
         x: UnsafePointer<T>, weight: UnsafePointer<T>, bias: UnsafePointer<T>?,
-        y: UnsafeMutablePointer<T>, rows n: Int, inFeatures: Int, outFeatures: Int
+        y: UnsafeMutablePointer<T>, rows n: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false
     ) {
         // With a bias, y starts as the broadcast bias and the gemm accumulates (beta = 1): one
         // pass over y instead of BLAS's zero-fill for beta = 0 plus a bias pass; same result
         // bit for bit (acc + b either way).
-        if let bias { BiasAdd.broadcast(y: y, bias: bias, rows: n, cols: outFeatures) }
-        Matmul.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
-                    a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+        if let bias {
+            if accumulate { BiasAdd.forward(y: y, bias: bias, rows: n, cols: outFeatures) }
+            else { BiasAdd.broadcast(y: y, bias: bias, rows: n, cols: outFeatures) }
+        }
+        Matmul.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+                    b: weight, ldb: inFeatures, beta: bias == nil && !accumulate ? 0 : 1, c: y, ldc: outFeatures)
     }
 
     /// Backward of `forward`, accumulating:
