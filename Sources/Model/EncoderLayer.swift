@@ -4,13 +4,13 @@ import TensorCore
 ///
 ///     q,k,v = x·Wqᵀ+bq, …                       [rows × h]
 ///     P     = softmax(q·kᵀ/√dh + mask)          [B × H × L × L], per (batch, head)
-///     ctx   = dropout(P)·v                      [rows × h]
+///     ctx   = dropout(P)·v                      [rows × h]   (P to ctx: `Attention`, fused per tile)
 ///     h1    = LN1(dropout(ctx·Woᵀ+bo) + x)      [rows × h]
 ///     g     = gelu(h1·Wiᵀ+bi)                   [rows × f]
 ///     out   = LN2(dropout(g·Wfᵀ+bf) + h1)       [rows × h]
 ///
 /// Heads are addressed in place inside `[rows × h]` (leading dimension h), so no transposes
-/// are needed: one strided-batched gemm per batch row over its H heads.
+/// are needed.
 public final class EncoderLayer {
     public let query, key, value, attentionOutput, intermediate, output: AdaptedLinear
     public let ln1Weight, ln1Bias, ln2Weight, ln2Bias: ParamRef
@@ -25,7 +25,6 @@ public final class EncoderLayer {
     var k: Buffer<Float> { acts.k }
     var v: Buffer<Float> { acts.v }
     var probs: Buffer<Float> { acts.probs }
-    var probsDropped: Buffer<Float> { acts.probsDropped }
     var probsKeep: Buffer<Float> { acts.probsKeep }
     var context: Buffer<Float> { acts.context }
     var sum1: Buffer<Float> { acts.sum1 }
@@ -67,6 +66,20 @@ public final class EncoderLayer {
          ("intermediate", intermediate), ("output", output)]
     }
 
+    /// The fused attention's sizes for a `[B × L]` batch (heads in place in `[rows × h]`).
+    func attentionShape(batch B: Int, length L: Int) -> Attention.Shape {
+        Attention.Shape(batch: B, heads: config.numHeads, length: L, headSize: config.headSize, ld: config.hiddenSize)
+    }
+
+    /// Draws a dropout mask of `count` bytes into `buffer` when `draw` (training with dropout),
+    /// for a fused kernel (`Attention`, `LayerNorm.forwardResidual`) to apply; nil otherwise.
+    func dropoutMask(_ buffer: Buffer<Float>, count: Int, p: Double, draw: Bool, rng: inout SeededRNG) -> UnsafePointer<UInt8>? {
+        guard draw else { return nil }
+        buffer.ensureCapacity((count + 3) / 4)
+        Dropout.drawMask(keep: Self.bytes(buffer), count: count, p: p, rng: &rng)
+        return UnsafePointer(Self.bytes(buffer))
+    }
+
     static func bytes(_ b: Buffer<Float>) -> UnsafeMutablePointer<UInt8> {
         UnsafeMutableRawPointer(b.pointer).assumingMemoryBound(to: UInt8.self)
     }
@@ -76,8 +89,8 @@ public final class EncoderLayer {
     func forward(store: ParameterStore, x: UnsafePointer<Float>, mask: UnsafePointer<Float>, batch B: Int, length L: Int,
                  training: Bool, rng: inout SeededRNG, shared: LayerActivations? = nil) {
         acts = shared ?? own
-        let h = config.hiddenSize, f = config.intermediateSize, H = config.numHeads, dh = config.headSize
-        let rows = B * L, pSize = B * H * L * L
+        let h = config.hiddenSize, f = config.intermediateSize
+        let rows = B * L, pSize = B * config.numHeads * L * L
         for buf in [q, k, v, context, sum1, h1, sum2, out] { buf.ensureCapacity(rows * h) }
         for buf in [mean1, rstd1, mean2, rstd2] { buf.ensureCapacity(rows) }
         for buf in [preGelu, gelu] { buf.ensureCapacity(rows * f) }
@@ -89,32 +102,15 @@ public final class EncoderLayer {
         key.forward(store: store, x: x, y: k.pointer, rows: rows, training: training, rng: &rng)
         value.forward(store: store, x: x, y: v.pointer, rows: rows, training: training, rng: &rng)
 
-        // Scores per (b, head): q_bh·k_bhᵀ, then scaled masked softmax.
-        Matmul.gemmBatched2D(transB: true, m: L, n: L, k: dh,
-                             a: q.pointer, lda: h, strideA: (L * h, dh), b: k.pointer, ldb: h, strideB: (L * h, dh),
-                             c: probs.pointer, ldc: L, strideC: (H * L * L, L * L), outer: B, inner: H)
-        MaskedSoftmax.forward(x: probs.pointer, mask: mask, y: probs.pointer, rows: B * H * L, cols: L,
-                              rowsPerMask: H * L, scale: 1 / Float(dh).squareRoot())
-        var pUsed = probs.pointer
-        if attnDrop {
-            probsDropped.ensureCapacity(pSize)
-            probsKeep.ensureCapacity((pSize + 3) / 4)
-            Dropout.forward(x: probs.pointer, y: probsDropped.pointer, keep: Self.bytes(probsKeep), count: pSize,
-                            p: config.attentionDropout, rng: &rng)
-            pUsed = probsDropped.pointer
-        }
-        Matmul.gemmBatched2D(m: L, n: dh, k: L, a: pUsed, lda: L, strideA: (H * L * L, L * L),
-                             b: v.pointer, ldb: h, strideB: (L * h, dh),
-                             c: context.pointer, ldc: h, strideC: (L * h, dh), outer: B, inner: H)
+        // Scores, masked softmax, attention dropout and context, one (b, head) tile at a time.
+        let keep = dropoutMask(probsKeep, count: pSize, p: config.attentionDropout, draw: attnDrop, rng: &rng)
+        Attention.forward(q: q.pointer, k: k.pointer, v: v.pointer, mask: mask, keep: keep, p: config.attentionDropout,
+                          probs: probs.pointer, context: context.pointer, shape: attentionShape(batch: B, length: L))
 
         attentionOutput.forward(store: store, x: context.pointer, y: sum1.pointer, rows: rows, training: training, rng: &rng)
-        if hidDrop {
-            keep1.ensureCapacity((rows * h + 3) / 4)
-            Dropout.forward(x: sum1.pointer, y: sum1.pointer, keep: Self.bytes(keep1), count: rows * h, p: config.hiddenDropout, rng: &rng)
-        }
-        Elementwise.add(x, into: sum1.pointer, count: rows * h)
-        LayerNorm.forward(x: sum1.pointer, gamma: store.values(ln1Weight), beta: store.values(ln1Bias), y: h1.pointer,
-                          mean: mean1.pointer, rstd: rstd1.pointer, rows: rows, cols: h, eps: config.layerNormEps)
+        LayerNorm.forwardResidual(branch: sum1.pointer, residual: x, keep: dropoutMask(keep1, count: rows * h, p: config.hiddenDropout, draw: hidDrop, rng: &rng),
+                                  p: config.hiddenDropout, gamma: store.values(ln1Weight), beta: store.values(ln1Bias), y: h1.pointer,
+                                  mean: mean1.pointer, rstd: rstd1.pointer, rows: rows, cols: h, eps: config.layerNormEps)
 
         intermediate.forward(store: store, x: h1.pointer, y: preGelu.pointer, rows: rows, training: training, rng: &rng)
         if shared == nil {  // training activations: keep gelu'(pre) in place of pre for backward
@@ -123,13 +119,9 @@ public final class EncoderLayer {
             GELU.forward(x: preGelu.pointer, y: gelu.pointer, count: rows * f)
         }
         output.forward(store: store, x: gelu.pointer, y: sum2.pointer, rows: rows, training: training, rng: &rng)
-        if hidDrop {
-            keep2.ensureCapacity((rows * h + 3) / 4)
-            Dropout.forward(x: sum2.pointer, y: sum2.pointer, keep: Self.bytes(keep2), count: rows * h, p: config.hiddenDropout, rng: &rng)
-        }
-        Elementwise.add(h1.pointer, into: sum2.pointer, count: rows * h)
-        LayerNorm.forward(x: sum2.pointer, gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
-                          mean: mean2.pointer, rstd: rstd2.pointer, rows: rows, cols: h, eps: config.layerNormEps)
+        LayerNorm.forwardResidual(branch: sum2.pointer, residual: h1.pointer, keep: dropoutMask(keep2, count: rows * h, p: config.hiddenDropout, draw: hidDrop, rng: &rng),
+                                  p: config.hiddenDropout, gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
+                                  mean: mean2.pointer, rstd: rstd2.pointer, rows: rows, cols: h, eps: config.layerNormEps)
     }
 }
 
@@ -137,8 +129,7 @@ public final class EncoderLayer {
 final class LayerActivations {
     let q = Buffer<Float>(count: 0), k = Buffer<Float>(count: 0), v = Buffer<Float>(count: 0)   // [rows × h]
     let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L]
-    let probsDropped = Buffer<Float>(count: 0) // dropout(P), only with attention dropout
-    let probsKeep = Buffer<Float>(count: 0)    // its mask (bytes)
+    let probsKeep = Buffer<Float>(count: 0)    // attention dropout mask [B·H·L·L] (bytes), with dropout only
     let context = Buffer<Float>(count: 0)      // [rows × h]
     let sum1 = Buffer<Float>(count: 0), h1 = Buffer<Float>(count: 0)   // [rows × h]
     let mean1 = Buffer<Float>(count: 0), rstd1 = Buffer<Float>(count: 0) // [rows]

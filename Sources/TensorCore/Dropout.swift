@@ -78,6 +78,33 @@ public enum Dropout {
         }
     }
 
+    /// Draws only the keep-mask `forward` would (same definition, same single draw from `rng`;
+    /// no draw when `p = 0`, where every element is kept), for fused kernels that apply the mask
+    /// themselves, e.g. `Attention.forward` scaling each head's probabilities while they are in cache.
+    public static func drawMask(keep: UnsafeMutablePointer<UInt8>, count: Int, p: Double, rng: inout SeededRNG) {
+        precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1), got \(p)")
+        if p == 0 {
+            keep.update(repeating: 1, count: count)
+            return
+        }
+        let threshold = UInt32(min((p * 4_294_967_296).rounded(), 4_294_967_295))
+        let key = rng.next()
+        Parallel.forBlocks(count, blockSize: blockSize) { b, range in
+            var g = DropoutStreams(key: key, block: b)
+            let t8 = SIMD8<UInt32>(repeating: threshold), one = SIMD8<UInt32>(repeating: 1)
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                let k = SIMD8<UInt32>().replacing(with: one, where: g.next() .>= t8)
+                UnsafeMutableRawPointer(keep + i).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: k), as: SIMD8<UInt8>.self)
+                i += 8
+            }
+            if i < range.upperBound {
+                let words = g.next()
+                for w in 0..<(range.upperBound - i) { keep[i + w] = words[w] >= threshold ? 1 : 0 }
+            }
+        }
+    }
+
     /// `dx[i] += dy[i] · keep[i] / (1 − p)` (`accumulate: false`: `dx[i] = …`).
     @inlinable
     public static func backward<T: TensorScalar>(

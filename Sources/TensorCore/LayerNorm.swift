@@ -41,18 +41,23 @@ public enum LayerNorm {
     static func forwardFloat(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                              y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
                              rows: Int, cols: Int, eps: Float) {
-        let n = Float(cols)
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
             for r in range {
-                let xr = x + r * cols, yr = y + r * cols
-                let mu = RowReduce.sum(xr, cols) / n
-                for c in 0..<cols { yr[c] = xr[c] - mu }
-                let rs = 1 / (RowReduce.dot(yr, yr, cols) / n + eps).squareRoot()
-                for c in 0..<cols { yr[c] = yr[c] * rs * gamma[c] + beta[c] }
-                mean[r] = mu
-                rstd[r] = rs
+                (mean[r], rstd[r]) = normaliseRow(x + r * cols, gamma: gamma, beta: beta, y: y + r * cols, cols: cols, eps: eps)
             }
         }
+    }
+
+    /// One Float row: `y = (x − μ)·rstd·γ + β`, returning `(μ, rstd)`; `y` holds `x − μ` between passes.
+    @inline(__always) @usableFromInline
+    static func normaliseRow(_ xr: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                             y yr: UnsafeMutablePointer<Float>, cols: Int, eps: Float) -> (Float, Float) {
+        let n = Float(cols)
+        let mu = RowReduce.sum(xr, cols) / n
+        for c in 0..<cols { yr[c] = xr[c] - mu }
+        let rs = 1 / (RowReduce.dot(yr, yr, cols) / n + eps).squareRoot()
+        for c in 0..<cols { yr[c] = yr[c] * rs * gamma[c] + beta[c] }
+        return (mu, rs)
     }
 
     /// Accumulates `dx` (`accumulate: false`: overwrites it), and `dGamma`/`dBeta` when given
@@ -94,13 +99,21 @@ public enum LayerNorm {
                 }
             }
         }
-        if dGamma != nil || dBeta != nil {
-            for r in 0..<rows {
-                let xr = x + r * cols, dyr = dy + r * cols
-                let mu = mean[r], rs = rstd[r]
-                if let dGamma { for c in 0..<cols { dGamma[c] += dyr[c] * (xr[c] - mu) * rs } }
-                if let dBeta { for c in 0..<cols { dBeta[c] += dyr[c] } }
-            }
+        parameterGradients(x: x, mean: mean, rstd: rstd, dy: dy, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+    }
+
+    /// `dγ += Σ_rows dy·x̂`, `dβ += Σ_rows dy` (either may be nil), rows summed in order.
+    @inlinable
+    static func parameterGradients<T: TensorScalar>(
+        x: UnsafePointer<T>, mean: UnsafePointer<T>, rstd: UnsafePointer<T>, dy: UnsafePointer<T>,
+        dGamma: UnsafeMutablePointer<T>?, dBeta: UnsafeMutablePointer<T>?, rows: Int, cols: Int
+    ) {
+        if dGamma == nil && dBeta == nil { return }
+        for r in 0..<rows {
+            let xr = x + r * cols, dyr = dy + r * cols
+            let mu = mean[r], rs = rstd[r]
+            if let dGamma { for c in 0..<cols { dGamma[c] += dyr[c] * (xr[c] - mu) * rs } }
+            if let dBeta { for c in 0..<cols { dBeta[c] += dyr[c] } }
         }
     }
 
@@ -109,8 +122,9 @@ public enum LayerNorm {
     @usableFromInline
     static func backwardFloat(x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>,
                               rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                              rows: Int, cols: Int, accumulate: Bool) {
-        let n = Float(cols)
+                              rows: Int, cols: Int, accumulate: Bool,
+                              keep: UnsafePointer<UInt8>? = nil, p: Double = 0, dBranch: UnsafeMutablePointer<Float>? = nil) {
+        let n = Float(cols), keepScale = Float(1 / (1 - p))
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * cols) { tmp in
                 let g = tmp.baseAddress!, xh = g + cols          // [cols] each
@@ -123,6 +137,10 @@ public enum LayerNorm {
                         for c in 0..<cols { dxr[c] += rs * (g[c] - mg - xh[c] * mgx) }
                     } else {
                         for c in 0..<cols { dxr[c] = rs * (g[c] - mg - xh[c] * mgx) }
+                    }
+                    if let dBranch, let keep {  // the dropout branch of s = dropout(branch) + residual
+                        let dbr = dBranch + r * cols, kr = keep + r * cols
+                        for c in 0..<cols { dbr[c] = dxr[c] * (keepScale * Float(kr[c])) }
                     }
                 }
             }

@@ -53,24 +53,31 @@ public enum MaskedSoftmax {
     static func forwardFloat(x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                              rows: Int, cols: Int, rowsPerMask: Int, scale: Float) {
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
-            for r in range {
-                let xr = x + r * cols, yr = y + r * cols
-                if let mask {
-                    let mr = mask + (r / rowsPerMask) * cols
-                    for c in 0..<cols { yr[c] = scale * xr[c] + mr[c] }
-                } else {
-                    for c in 0..<cols { yr[c] = scale * xr[c] }
-                }
-                let m = RowReduce.max(yr, cols)
-                if m == -.infinity {
-                    for c in 0..<cols { yr[c] = 0 }
-                    continue
-                }
-                // Relative error < 3e-7; exactly 0 (never subnormal) below e^−87.
-                for c in 0..<cols { yr[c] = FastMath.expNonPositive(yr[c] - m) }
-                let inv = 1 / RowReduce.sum(yr, cols)
-                for c in 0..<cols { yr[c] *= inv }
+            forwardRows(x: x, mask: mask, y: y, rows: range, cols: cols, rowsPerMask: rowsPerMask, scale: scale)
+        }
+    }
+
+    /// The Float forward of rows `rows` on the calling thread (row `r` reads mask row
+    /// `r / rowsPerMask`); `y` may alias `x`. The fused attention tiles call it per head.
+    public static func forwardRows(x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                   rows: Range<Int>, cols: Int, rowsPerMask: Int, scale: Float) {
+        for r in rows {
+            let xr = x + r * cols, yr = y + r * cols
+            if let mask {
+                let mr = mask + (r / rowsPerMask) * cols
+                for c in 0..<cols { yr[c] = scale * xr[c] + mr[c] }
+            } else {
+                for c in 0..<cols { yr[c] = scale * xr[c] }
             }
+            let m = RowReduce.max(yr, cols)
+            if m == -.infinity {
+                for c in 0..<cols { yr[c] = 0 }
+                continue
+            }
+            // Relative error < 3e-7; exactly 0 (never subnormal) below e^−87.
+            for c in 0..<cols { yr[c] = FastMath.expNonPositive(yr[c] - m) }
+            let inv = 1 / RowReduce.sum(yr, cols)
+            for c in 0..<cols { yr[c] *= inv }
         }
     }
 
@@ -110,13 +117,27 @@ public enum MaskedSoftmax {
         y: UnsafePointer<Float>, dyDropped: UnsafePointer<Float>, keep: UnsafePointer<UInt8>, p: Double,
         dx: UnsafeMutablePointer<Float>, rows: Int, cols: Int, scale: Float = 1
     ) {
-        let keepScale = Float(1 / (1 - p))
         Parallel.forRanges(rows, grain: max(1, 8_192 / max(cols, 1))) { range in
-            for r in range {
-                let yr = y + r * cols, dyr = dyDropped + r * cols, kr = keep + r * cols, dxr = dx + r * cols
+            backwardRows(y: y, dy: dyDropped, keep: keep, p: p, dx: dx, rows: range, cols: cols, scale: scale)
+        }
+    }
+
+    /// The Float backward of rows `rows` on the calling thread, overwriting `dx` (which may
+    /// alias `dy`): through dropout when `keep` is given (as `backwardThroughDropout`), else
+    /// plain (as `backward(accumulate: false)`), bit for bit.
+    public static func backwardRows(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, keep: UnsafePointer<UInt8>?, p: Double,
+                                    dx: UnsafeMutablePointer<Float>, rows: Range<Int>, cols: Int, scale: Float) {
+        let keepScale = Float(1 / (1 - p))
+        for r in rows {
+            let yr = y + r * cols, dyr = dy + r * cols, dxr = dx + r * cols
+            if let keep {
+                let kr = keep + r * cols
                 for c in 0..<cols { dxr[c] = dyr[c] * (keepScale * Float(kr[c])) }
                 let dot = RowReduce.dot(yr, dxr, cols)
                 for c in 0..<cols { dxr[c] = scale * yr[c] * (dxr[c] - dot) }
+            } else {
+                let dot = RowReduce.dot(yr, dyr, cols)
+                for c in 0..<cols { dxr[c] = scale * yr[c] * (dyr[c] - dot) }
             }
         }
     }

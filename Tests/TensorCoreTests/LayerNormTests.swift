@@ -90,4 +90,49 @@ struct LayerNormTests {
         }
         #expect(run(threads: 1) == run(threads: 4))
     }
+
+    @Test("fused residual forward/backward equal dropout, add and LayerNorm run separately, bit for bit",
+          arguments: [0.0, 0.1])
+    func residualFusion(p: Double) {
+        let rows = 50, cols = 384, n = rows * cols
+        let branch = randomArray(n, seed: 60, scale: 3).map(Float.init), res = randomArray(n, seed: 61).map(Float.init)
+        let gamma = randomArray(cols, seed: 62).map { Float(1 + $0 / 4) }, beta = randomArray(cols, seed: 63).map(Float.init)
+        let dy = randomArray(n, seed: 64).map(Float.init)
+        // Separate: dropout pass, residual add, LayerNorm; backward LayerNorm then dropout.
+        var sum = [Float](repeating: 0, count: n), keep = [UInt8](repeating: 0, count: n)
+        var rng = SeededRNG(seed: 9)
+        Dropout.forward(x: branch, y: &sum, keep: &keep, count: n, p: p, rng: &rng)
+        Elementwise.add(res, into: &sum, count: n)
+        var y = [Float](repeating: 0, count: n), mean = [Float](repeating: 0, count: rows), rstd = mean
+        LayerNorm.forward(x: sum, gamma: gamma, beta: beta, y: &y, mean: &mean, rstd: &rstd, rows: rows, cols: cols, eps: 1e-12)
+        var ds = [Float](repeating: 0, count: n), db = ds
+        var dGamma = [Float](repeating: 0.5, count: cols), dBeta = dGamma
+        LayerNorm.backward(x: sum, gamma: gamma, mean: mean, rstd: rstd, dy: dy, dx: &ds, dGamma: &dGamma, dBeta: &dBeta,
+                           rows: rows, cols: cols, accumulate: false)
+        Dropout.backward(dy: ds, keep: keep, dx: &db, count: n, p: p, accumulate: false)
+        // Fused, into NaN-filled outputs.
+        var fKeep = [UInt8](repeating: 0, count: n), fBranch = branch
+        var rng2 = SeededRNG(seed: 9)
+        Dropout.drawMask(keep: &fKeep, count: n, p: p, rng: &rng2)
+        let keepArg: [UInt8]? = p > 0 ? fKeep : nil
+        var fy = [Float](repeating: .nan, count: n), fMean = [Float](repeating: .nan, count: rows), fRstd = fMean
+        LayerNorm.forwardResidual(branch: &fBranch, residual: res, keep: keepArg, p: p, gamma: gamma, beta: beta, y: &fy,
+                                  mean: &fMean, rstd: &fRstd, rows: rows, cols: cols, eps: 1e-12)
+        #expect(fBranch.elementsEqual(sum), "s = dropout(branch) + residual written over branch")
+        #expect(fy.elementsEqual(y) && fMean.elementsEqual(mean) && fRstd.elementsEqual(rstd))
+        var fds = [Float](repeating: .nan, count: n), fdb = fds
+        var fdGamma = [Float](repeating: 0.5, count: cols), fdBeta = fdGamma
+        if p > 0 {
+            LayerNorm.backwardResidual(s: fBranch, gamma: gamma, mean: fMean, rstd: fRstd, dy: dy, dResidual: &fds, dBranch: &fdb,
+                                       keep: keepArg, p: p, dGamma: &fdGamma, dBeta: &fdBeta, rows: rows, cols: cols)
+            #expect(fdb.elementsEqual(db))
+            #expect(keep.contains(0) && keep.contains(1))
+        } else {
+            LayerNorm.backwardResidual(s: fBranch, gamma: gamma, mean: fMean, rstd: fRstd, dy: dy, dResidual: &fds, dBranch: nil,
+                                       keep: nil, p: p, dGamma: &fdGamma, dBeta: &fdBeta, rows: rows, cols: cols)
+            #expect(ds.elementsEqual(db), "without dropout the branch gradient is ds")
+        }
+        #expect(fds.elementsEqual(ds))
+        #expect(fdGamma.elementsEqual(dGamma) && fdBeta.elementsEqual(dBeta))
+    }
 }
