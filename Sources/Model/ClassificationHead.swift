@@ -42,14 +42,15 @@ public final class ClassificationHead {
         UnsafeMutableRawPointer(b.pointer).assumingMemoryBound(to: UInt8.self)
     }
 
-    /// `hiddenStates [B·L × h]` → `logits [B × k]`.
-    func forward(store: ParameterStore, hiddenStates: UnsafePointer<Float>, batch B: Int, length L: Int,
+    /// `hiddenStates` → `logits [B × k]`, reading sequence b's first token at row `b · rowStride`:
+    /// `rowStride = L` for `[B·L × h]` states, 1 for the first tokens alone (`[B × h]`).
+    func forward(store: ParameterStore, hiddenStates: UnsafePointer<Float>, batch B: Int, length L: Int, rowStride: Int,
                  training: Bool, rng: inout SeededRNG) {
         let h = hidden
         for b in [cls, clsDropped, pooled, pooledDropped] { b.ensureCapacity(B * h) }
         for b in [clsKeep, pooledKeep] { b.ensureCapacity((B * h + 3) / 4) }
         logits.ensureCapacity(B * numLabels)
-        for b in 0..<B { (cls.pointer + b * h).update(from: hiddenStates + b * L * h, count: h) }
+        for b in 0..<B { (cls.pointer + b * h).update(from: hiddenStates + b * rowStride * h, count: h) }
         let drop = training && dropout > 0
         var x = cls.pointer
         if architecture == .roberta && drop {
@@ -66,10 +67,11 @@ public final class ClassificationHead {
         projection.forward(store: store, x: p, y: logits.pointer, rows: B, training: training, rng: &rng)
     }
 
-    /// Backward from `dLogits [B × k]`; writes the gradient of the hidden states into
-    /// `dHidden [B·L × h]` (zeros except each sequence's first row) when non-nil.
+    /// Backward from `dLogits [B × k]`; writes the gradient of the hidden states, laid out as
+    /// in `forward`, into `dHidden` when non-nil: `[B·L × h]` with zeros except each sequence's
+    /// first row (`rowStride = L`), or the first rows alone, `[B × h]` (`rowStride = 1`).
     func backward(store: ParameterStore, dLogits: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>?,
-                  batch B: Int, length L: Int, training: Bool) {
+                  batch B: Int, length L: Int, rowStride: Int, training: Bool) {
         let h = hidden, n = B * h
         for b in [g1, g2, g3] { b.ensureCapacity(n) }
         let drop = training && dropout > 0
@@ -97,7 +99,7 @@ public final class ClassificationHead {
             Dropout.backward(dy: g1.pointer, keep: Self.bytes(clsKeep), dx: g2.pointer, count: n, p: dropout)
             dCls = g2.pointer
         }
-        dHidden.update(repeating: 0, count: B * L * h)
-        for b in 0..<B { (dHidden + b * L * h).update(from: dCls + b * h, count: h) }
+        if rowStride > 1 { dHidden.update(repeating: 0, count: B * rowStride * h) }
+        for b in 0..<B { (dHidden + b * rowStride * h).update(from: dCls + b * h, count: h) }
     }
 }

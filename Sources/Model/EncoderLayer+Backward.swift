@@ -16,14 +16,16 @@ final class BackwardScratch {
 }
 
 extension EncoderLayer {
-    /// Backward of `forward` for `dOut [rows × h]` (the gradient of the block's output).
-    /// Writes the gradient of the block's input into `dX` (overwritten) unless nil, and
+    /// Backward of `forward` for `dOut [rows × h]` (the gradient of the block's output; `[B × h]`
+    /// after a `firstTokenOnly` forward). Writes the gradient of the block's input `[B·L × h]`
+    /// into `dX` (overwritten) unless nil, and
     /// accumulates gradients of trainable tensors only: adapters always, W/b/LN in full
     /// fine-tuning. Frozen weights cost one gemm (`dx = dy·W`), never a `dW`.
     func backward(store: ParameterStore, x: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dX: UnsafeMutablePointer<Float>?,
                   batch B: Int, length L: Int, training: Bool, scratch s: BackwardScratch) {
         let h = config.hiddenSize, f = config.intermediateSize
-        let rows = B * L
+        let rows = B * L, firstTokenOnly = acts.firstTokenOnly
+        let rowsQ = firstTokenOnly ? B : rows   // rows of the query side (see `forward`)
         s.ensure(rows: rows, h: h, f: f)
         let attnDrop = training && config.attentionDropout > 0
         let hidDrop = training && config.hiddenDropout > 0
@@ -34,33 +36,38 @@ extension EncoderLayer {
         LayerNorm.backwardResidual(s: sum2.pointer, gamma: store.values(ln2Weight), mean: mean2.pointer, rstd: rstd2.pointer,
                                    dy: dOut, dResidual: s.dh1.pointer, dBranch: hidDrop ? s.dfo.pointer : nil,
                                    keep: hidDrop ? UnsafePointer(Self.bytes(keep2)) : nil, p: pHid,
-                                   dGamma: store.gradient(ln2Weight), dBeta: store.gradient(ln2Bias), rows: rows, cols: h)
+                                   dGamma: store.gradient(ln2Weight), dBeta: store.gradient(ln2Bias), rows: rowsQ, cols: h)
         let dfo = UnsafePointer(hidDrop ? s.dfo.pointer : s.dh1.pointer)
         // fo = output(gelu(pre)); pre = intermediate(h1). preGelu holds gelu′(pre) (training forward).
         // (Overwriting kernels below: no zero-fill of the large scratch buffers.)
-        output.backward(store: store, x: gelu.pointer, dy: dfo, dx: s.dgelu.pointer, rows: rows, training: training,
+        output.backward(store: store, x: gelu.pointer, dy: dfo, dx: s.dgelu.pointer, rows: rowsQ, training: training,
                         accumulateDX: false)
-        GELU.backward(derivative: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rows * f, accumulate: false)
-        intermediate.backward(store: store, x: h1.pointer, dy: s.dpre.pointer, dx: s.dh1.pointer, rows: rows, training: training)
+        GELU.backward(derivative: preGelu.pointer, dy: s.dgelu.pointer, dx: s.dpre.pointer, count: rowsQ * f, accumulate: false)
+        intermediate.backward(store: store, x: h1.pointer, dy: s.dpre.pointer, dx: s.dh1.pointer, rows: rowsQ, training: training)
 
         // h1 = LN1(sum1), sum1 = dropout(ao) + x: ds1 goes straight into dX (the residual path;
-        // q/k/v add to it below) and, through the dropout mask, into dao.
-        let ds1 = dX ?? s.ds1.pointer
+        // q/k/v add to it below) and, through the dropout mask, into dao. (firstTokenOnly: into
+        // [B × h] scratch, added to the first tokens' rows of dX at the end.)
+        let ds1 = firstTokenOnly ? s.ds1.pointer : dX ?? s.ds1.pointer
         LayerNorm.backwardResidual(s: sum1.pointer, gamma: store.values(ln1Weight), mean: mean1.pointer, rstd: rstd1.pointer,
                                    dy: s.dh1.pointer, dResidual: ds1, dBranch: hidDrop ? s.dao.pointer : nil,
                                    keep: hidDrop ? UnsafePointer(Self.bytes(keep1)) : nil, p: pHid,
-                                   dGamma: store.gradient(ln1Weight), dBeta: store.gradient(ln1Bias), rows: rows, cols: h)
+                                   dGamma: store.gradient(ln1Weight), dBeta: store.gradient(ln1Bias), rows: rowsQ, cols: h)
         let dao = UnsafePointer(hidDrop ? s.dao.pointer : ds1)
-        attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rows, training: training,
+        attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rowsQ, training: training,
                                  accumulateDX: false)
 
         // ctx = dropout(P)·v, P = softmax(q·kᵀ/√dh + mask): dq, dk, dv per (b, head) tile.
         Attention.backward(q: q.pointer, k: k.pointer, v: v.pointer, probs: probs.pointer,
                            keep: attnDrop ? UnsafePointer(Self.bytes(probsKeep)) : nil, p: config.attentionDropout,
                            dContext: s.dctx.pointer, dq: s.dq.pointer, dk: s.dk.pointer, dv: s.dv.pointer,
-                           shape: attentionShape(batch: B, length: L))
-        query.backward(store: store, x: x, dy: s.dq.pointer, dx: dX, rows: rows, training: training)
-        key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training)
+                           shape: attentionShape(batch: B, length: L, firstTokenOnly: firstTokenOnly))
+        let xq = firstTokenOnly ? UnsafePointer(acts.xFirst.pointer) : x
+        query.backward(store: store, x: xq, dy: s.dq.pointer, dx: firstTokenOnly ? ds1 : dX, rows: rowsQ, training: training)
+        key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training, accumulateDX: !firstTokenOnly)
         value.backward(store: store, x: x, dy: s.dv.pointer, dx: dX, rows: rows, training: training)
+        if firstTokenOnly, let dX {  // the residual and query paths reach the first tokens only
+            for b in 0..<B { Elementwise.add(ds1 + b * h, into: dX + b * L * h, count: h) }
+        }
     }
 }

@@ -66,9 +66,11 @@ public final class EncoderLayer {
          ("intermediate", intermediate), ("output", output)]
     }
 
-    /// The fused attention's sizes for a `[B × L]` batch (heads in place in `[rows × h]`).
-    func attentionShape(batch B: Int, length L: Int) -> Attention.Shape {
-        Attention.Shape(batch: B, heads: config.numHeads, length: L, headSize: config.headSize, ld: config.hiddenSize)
+    /// The fused attention's sizes for a `[B × L]` batch (heads in place in `[rows × h]`), with
+    /// `L` query rows per sequence or, `firstTokenOnly`, one.
+    func attentionShape(batch B: Int, length L: Int, firstTokenOnly: Bool) -> Attention.Shape {
+        Attention.Shape(batch: B, heads: config.numHeads, length: L, headSize: config.headSize, ld: config.hiddenSize,
+                        queries: firstTokenOnly ? 1 : L)
     }
 
     /// Draws a dropout mask of `count` bytes into `buffer` when `draw` (training with dropout),
@@ -86,47 +88,88 @@ public final class EncoderLayer {
 
     /// Runs the block on `x [B·L × h]` with the additive key mask `[B × L]`, into `shared`
     /// activations when given (evaluation), else into the layer's own (training).
+    ///
+    /// `firstTokenOnly` (the last layer under a head that reads only each sequence's first
+    /// token): keys and values are computed for every token, but queries, attention output,
+    /// feed-forward and both LayerNorms only for the first token of each sequence, so `out` is
+    /// `[B × h]` instead of `[B·L × h]`. Every other token's output would be discarded by the
+    /// head, so the logits, and in training every gradient, are those of the full block (the
+    /// same dropout masks are drawn and the first tokens' rows used) up to float summation order.
     func forward(store: ParameterStore, x: UnsafePointer<Float>, mask: UnsafePointer<Float>, batch B: Int, length L: Int,
-                 training: Bool, rng: inout SeededRNG, shared: LayerActivations? = nil) {
+                 training: Bool, rng: inout SeededRNG, shared: LayerActivations? = nil, firstTokenOnly: Bool = false) {
         acts = shared ?? own
+        acts.firstTokenOnly = firstTokenOnly
         let h = config.hiddenSize, f = config.intermediateSize
-        let rows = B * L, pSize = B * config.numHeads * L * L
-        for buf in [q, k, v, context, sum1, h1, sum2, out] { buf.ensureCapacity(rows * h) }
-        for buf in [mean1, rstd1, mean2, rstd2] { buf.ensureCapacity(rows) }
-        for buf in [preGelu, gelu] { buf.ensureCapacity(rows * f) }
-        probs.ensureCapacity(pSize)
+        let rows = B * L, rowsQ = firstTokenOnly ? B : rows   // rowsQ: rows of the query side
+        let pSize = B * config.numHeads * L * L
+        for buf in [k, v] { buf.ensureCapacity(rows * h) }
+        for buf in [q, context, sum1, h1, sum2, out] { buf.ensureCapacity(rowsQ * h) }
+        for buf in [mean1, rstd1, mean2, rstd2] { buf.ensureCapacity(rowsQ) }
+        for buf in [preGelu, gelu] { buf.ensureCapacity(rowsQ * f) }
+        probs.ensureCapacity(firstTokenOnly ? pSize / L : pSize)
         let attnDrop = training && config.attentionDropout > 0
         let hidDrop = training && config.hiddenDropout > 0
+        let shape = attentionShape(batch: B, length: L, firstTokenOnly: firstTokenOnly)
+        let xq = firstTokenOnly ? UnsafePointer(Self.gatherFirstTokens(x, into: acts.xFirst, batch: B, length: L, width: h)) : x
 
-        query.forward(store: store, x: x, y: q.pointer, rows: rows, training: training, rng: &rng)
+        query.forward(store: store, x: xq, y: q.pointer, rows: rowsQ, training: training, rng: &rng)
         key.forward(store: store, x: x, y: k.pointer, rows: rows, training: training, rng: &rng)
         value.forward(store: store, x: x, y: v.pointer, rows: rows, training: training, rng: &rng)
 
         // Scores, masked softmax, attention dropout and context, one (b, head) tile at a time.
         let keep = dropoutMask(probsKeep, count: pSize, p: config.attentionDropout, draw: attnDrop, rng: &rng)
         Attention.forward(q: q.pointer, k: k.pointer, v: v.pointer, mask: mask, keep: keep, p: config.attentionDropout,
-                          probs: probs.pointer, context: context.pointer, shape: attentionShape(batch: B, length: L))
+                          probs: probs.pointer, context: context.pointer, shape: shape)
 
-        attentionOutput.forward(store: store, x: context.pointer, y: sum1.pointer, rows: rows, training: training, rng: &rng)
-        LayerNorm.forwardResidual(branch: sum1.pointer, residual: x, keep: dropoutMask(keep1, count: rows * h, p: config.hiddenDropout, draw: hidDrop, rng: &rng),
-                                  p: config.hiddenDropout, gamma: store.values(ln1Weight), beta: store.values(ln1Bias), y: h1.pointer,
-                                  mean: mean1.pointer, rstd: rstd1.pointer, rows: rows, cols: h, eps: config.layerNormEps)
+        attentionOutput.forward(store: store, x: context.pointer, y: sum1.pointer, rows: rowsQ, training: training, rng: &rng)
+        let mask1 = hiddenMask(keep1, rows: rows, firstTokenOnly: firstTokenOnly, length: L, draw: hidDrop, rng: &rng)
+        LayerNorm.forwardResidual(branch: sum1.pointer, residual: xq, keep: mask1, p: config.hiddenDropout,
+                                  gamma: store.values(ln1Weight), beta: store.values(ln1Bias), y: h1.pointer,
+                                  mean: mean1.pointer, rstd: rstd1.pointer, rows: rowsQ, cols: h, eps: config.layerNormEps)
 
-        intermediate.forward(store: store, x: h1.pointer, y: preGelu.pointer, rows: rows, training: training, rng: &rng)
+        intermediate.forward(store: store, x: h1.pointer, y: preGelu.pointer, rows: rowsQ, training: training, rng: &rng)
         if shared == nil {  // training activations: keep gelu'(pre) in place of pre for backward
-            GELU.forward(x: preGelu.pointer, y: gelu.pointer, derivative: preGelu.pointer, count: rows * f)
+            GELU.forward(x: preGelu.pointer, y: gelu.pointer, derivative: preGelu.pointer, count: rowsQ * f)
         } else {
-            GELU.forward(x: preGelu.pointer, y: gelu.pointer, count: rows * f)
+            GELU.forward(x: preGelu.pointer, y: gelu.pointer, count: rowsQ * f)
         }
-        output.forward(store: store, x: gelu.pointer, y: sum2.pointer, rows: rows, training: training, rng: &rng)
-        LayerNorm.forwardResidual(branch: sum2.pointer, residual: h1.pointer, keep: dropoutMask(keep2, count: rows * h, p: config.hiddenDropout, draw: hidDrop, rng: &rng),
-                                  p: config.hiddenDropout, gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
-                                  mean: mean2.pointer, rstd: rstd2.pointer, rows: rows, cols: h, eps: config.layerNormEps)
+        output.forward(store: store, x: gelu.pointer, y: sum2.pointer, rows: rowsQ, training: training, rng: &rng)
+        let mask2 = hiddenMask(keep2, rows: rows, firstTokenOnly: firstTokenOnly, length: L, draw: hidDrop, rng: &rng)
+        LayerNorm.forwardResidual(branch: sum2.pointer, residual: h1.pointer, keep: mask2, p: config.hiddenDropout,
+                                  gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
+                                  mean: mean2.pointer, rstd: rstd2.pointer, rows: rowsQ, cols: h, eps: config.layerNormEps)
+    }
+
+    /// A hidden-dropout mask for `[rows × h]` (drawn in full, so the random stream and the
+    /// first tokens' masks are those of a full pass), compacted in place to the first token of
+    /// each sequence's row when `firstTokenOnly`.
+    func hiddenMask(_ buffer: Buffer<Float>, rows: Int, firstTokenOnly: Bool, length L: Int, draw: Bool,
+                    rng: inout SeededRNG) -> UnsafePointer<UInt8>? {
+        let h = config.hiddenSize
+        guard let keep = dropoutMask(buffer, count: rows * h, p: config.hiddenDropout, draw: draw, rng: &rng) else { return nil }
+        if firstTokenOnly {  // row b·L → row b, ascending: a row is read before anything overwrites it
+            let bytes = Self.bytes(buffer)
+            for b in 1..<max(1, rows / L) { (bytes + b * h).update(from: bytes + b * L * h, count: h) }
+        }
+        return keep
+    }
+
+    /// Copies row `b·L` of `x [B·L × width]` to row `b` of `buffer` (`[B × width]`); returns it.
+    static func gatherFirstTokens(_ x: UnsafePointer<Float>, into buffer: Buffer<Float>, batch B: Int, length L: Int,
+                                  width: Int) -> UnsafeMutablePointer<Float> {
+        buffer.ensureCapacity(B * width)
+        for b in 0..<B { (buffer.pointer + b * width).update(from: x + b * L * width, count: width) }
+        return buffer.pointer
     }
 }
 
 /// Everything one block saves between forward and backward (sized for the largest batch).
+/// Query-side buffers hold `B` rows instead of `B·L` after a `firstTokenOnly` forward.
 final class LayerActivations {
+    /// Whether the last forward into this set ran `firstTokenOnly`.
+    var firstTokenOnly = false
+    /// The first token's row of each sequence of the input `[B × h]` (`firstTokenOnly` only).
+    let xFirst = Buffer<Float>(count: 0)
     let q = Buffer<Float>(count: 0), k = Buffer<Float>(count: 0), v = Buffer<Float>(count: 0)   // [rows × h]
     let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L]
     let probsKeep = Buffer<Float>(count: 0)    // attention dropout mask [B·H·L·L] (bytes), with dropout only

@@ -25,6 +25,11 @@ public struct ModelOptions: Sendable, Equatable {
     /// Overrides the config's hidden and attention dropout (e.g. 0 for golden tests).
     public var hiddenDropout: Double? = nil
     public var attentionDropout: Double? = nil
+    /// The last encoder layer computes its query side (queries, attention output, feed-forward,
+    /// LayerNorms) for each sequence's first token only — the one row the head reads — while keys
+    /// and values still cover every token: the same logits and gradients (up to float summation
+    /// order) for about a sixth of the layer's work. `false` runs the full last layer.
+    public var firstTokenLastLayer = true
 
     public init(adapter: AdapterChoice = .dcft(DCFTOptions()), targetModules: [String] = ModelOptions.allModules,
                 fullFineTuning: Bool = false, trainPooler: Bool = true, numLabels: Int = 2,

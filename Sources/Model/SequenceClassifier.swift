@@ -100,12 +100,17 @@ public final class SequenceClassifier {
         try embeddings.forward(store: store, inputIDs: inputIDs, tokenTypeIDs: tokenTypeIDs, batch: batch, length: length,
                                training: training, rng: &rng)
         var x = UnsafePointer(embeddings.output.pointer)
+        let firstOnly = options.firstTokenLastLayer
         for (i, layer) in layers.enumerated() {
             layer.forward(store: store, x: x, mask: maskBuffer.pointer, batch: batch, length: length, training: training,
-                          rng: &rng, shared: training ? nil : evalActivations[i % 2])
+                          rng: &rng, shared: training ? nil : evalActivations[i % 2],
+                          firstTokenOnly: firstOnly && i == layers.count - 1)
             x = UnsafePointer(layer.out.pointer)
         }
-        head.forward(store: store, hiddenStates: x, batch: batch, length: length, training: training, rng: &rng)
+        // The head reads row b·L of [B·L × h] hidden states, or row b of the last layer's
+        // first-token output [B × h].
+        head.forward(store: store, hiddenStates: x, batch: batch, length: length, rowStride: firstOnly && !layers.isEmpty ? 1 : length,
+                     training: training, rng: &rng)
         lastInputIDs = inputIDs; lastTokenTypes = tokenTypeIDs
         lastBatch = batch; lastLength = length; lastTraining = training
         return head.logits.pointer
@@ -120,7 +125,9 @@ public final class SequenceClassifier {
         let lowest = lowestTrainableLayer
         let needHidden = lowest < layers.count || options.fullFineTuning
         gradA.ensureCapacity(rows * h); gradB.ensureCapacity(rows * h)
-        head.backward(store: store, dLogits: dLogits, dHidden: needHidden ? gradA.pointer : nil, batch: B, length: L, training: lastTraining)
+        let firstOnly = options.firstTokenLastLayer && !layers.isEmpty
+        head.backward(store: store, dLogits: dLogits, dHidden: needHidden ? gradA.pointer : nil, batch: B, length: L,
+                      rowStride: firstOnly ? 1 : L, training: lastTraining)
         guard needHidden else { return }
         var dOut = gradA, dIn = gradB
         for i in stride(from: layers.count - 1, through: lowest, by: -1) {

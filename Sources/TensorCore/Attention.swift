@@ -4,8 +4,12 @@
 ///     P'_bh = P_bh · keep_bh / (1 − p)                  [L × L], attention dropout (training)
 ///     ctx_bh = P'_bh · v_bh                             [L × dh]
 ///
-/// `q`, `k`, `v`, `ctx` (and their gradients) are `[B·L × ld]` activations with head `h` in
-/// columns `h·dh ..< (h+1)·dh`, addressed in place (no transposes). `P` is `[B × H × L × L]`.
+/// `k`, `v` (and their gradients) are `[B·L × ld]` activations with head `h` in columns
+/// `h·dh ..< (h+1)·dh`, addressed in place (no transposes); `q` and `ctx` are `[B·Lq × ld]`, the
+/// same with `Lq` query rows per sequence: `Lq = L` (every token attends) or `Lq = 1` (only the
+/// first token's row is needed, as in an encoder's last layer under a first-token head).
+/// `P` is `[B × H × Lq × L]`; the dropout mask is always the full `[B × H × L × L]` one, of which
+/// each tile uses its first `Lq` rows (so `Lq = 1` sees exactly the mask a full pass would).
 ///
 /// Each tile's scores, softmax, dropout and products run back to back on one thread, so the
 /// `L × L` tile stays in cache: the unfused sequence (all scores, then all softmax rows, then a
@@ -20,71 +24,83 @@ public enum Attention {
     /// sit side by side in `[rows × h]` activations).
     public struct Shape: Sendable {
         public var batch, heads, length, headSize, ld: Int
-        public init(batch: Int, heads: Int, length: Int, headSize: Int, ld: Int) {
+        /// Query rows per sequence: `length` (default) or 1.
+        public var queries: Int
+        public init(batch: Int, heads: Int, length: Int, headSize: Int, ld: Int, queries: Int? = nil) {
             self.batch = batch; self.heads = heads; self.length = length; self.headSize = headSize; self.ld = ld
+            self.queries = queries ?? length
+            precondition(self.queries == length || self.queries == 1, "queries must be the length or 1")
         }
         var tiles: Int { batch * heads }
-        var tileSize: Int { length * length }
+        /// Floats of one tile of P: `[Lq × L]`.
+        var tileSize: Int { queries * length }
+        /// Bytes between tiles of the dropout mask: `L × L`.
+        var maskTileStride: Int { length * length }
+        /// Offsets of tile `t`'s head in q/ctx and in k/v.
+        func offsets(_ t: Int) -> (query: Int, key: Int) {
+            let b = t / heads, col = (t % heads) * headSize
+            return (b * queries * ld + col, b * length * ld + col)
+        }
     }
 
     /// Forward. `mask` is the additive key mask `[B × L]` (0 or a large negative number / −∞);
     /// `keep` the dropout mask `[B·H·L·L]` bytes from `Dropout.drawMask` (nil: no dropout).
-    /// Writes `probs` (P, before dropout) and overwrites `context`. A fully masked row gives
+    /// Writes `probs` (P `[B·H·Lq·L]`, before dropout) and overwrites `context [B·Lq × ld]`. A fully masked row gives
     /// P = 0 and a zero context row.
     public static func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                mask: UnsafePointer<Float>?, keep: UnsafePointer<UInt8>?, p: Double,
                                probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>, shape s: Shape) {
-        let L = s.length, dh = s.headSize, ld = s.ld
+        let L = s.length, Lq = s.queries, dh = s.headSize, ld = s.ld
         let scale = 1 / Float(dh).squareRoot(), keepScale = Float(1 / (1 - p))
         forTiles(s, scratchTiles: keep == nil ? 0 : 1) { t, scratch in
-            let b = t / s.heads, off = b * L * ld + (t % s.heads) * dh
-            let pt = probs + t * s.tileSize                                      // [L × L]
-            Float.blasGemm(transA: false, transB: true, m: L, n: L, k: dh, alpha: 1, a: q + off, lda: ld,
-                           b: k + off, ldb: ld, beta: 0, c: pt, ldc: L)
-            MaskedSoftmax.forwardRows(x: pt, mask: mask.map { $0 + b * L }, y: pt, rows: 0..<L, cols: L,
-                                      rowsPerMask: L, scale: scale)
+            let b = t / s.heads, (qOff, kOff) = s.offsets(t)
+            let pt = probs + t * s.tileSize                                      // [Lq × L]
+            Float.blasGemm(transA: false, transB: true, m: Lq, n: L, k: dh, alpha: 1, a: q + qOff, lda: ld,
+                           b: k + kOff, ldb: ld, beta: 0, c: pt, ldc: L)
+            MaskedSoftmax.forwardRows(x: pt, mask: mask.map { $0 + b * L }, y: pt, rows: 0..<Lq, cols: L,
+                                      rowsPerMask: Lq, scale: scale)
             var used = UnsafePointer(pt)
-            if let keep {                                                        // P' [L × L] in scratch
-                let kt = keep + t * s.tileSize
+            if let keep {                                                        // P' [Lq × L] in scratch
+                let kt = keep + t * s.maskTileStride
                 for i in 0..<s.tileSize { scratch[i] = pt[i] * (keepScale * Float(kt[i])) }
                 used = UnsafePointer(scratch)
             }
-            Float.blasGemm(transA: false, transB: false, m: L, n: dh, k: L, alpha: 1, a: used, lda: L,
-                           b: v + off, ldb: ld, beta: 0, c: context + off, ldc: ld)
+            Float.blasGemm(transA: false, transB: false, m: Lq, n: dh, k: L, alpha: 1, a: used, lda: L,
+                           b: v + kOff, ldb: ld, beta: 0, c: context + qOff, ldc: ld)
         }
     }
 
-    /// Backward of `forward` for `dContext [B·L × ld]`, from the saved `probs` and `keep`
-    /// (the same pointers and `p` as the forward). Overwrites `dq`, `dk`, `dv` (their head
-    /// columns; every column when `ld = H·dh`):
+    /// Backward of `forward` for `dContext [B·Lq × ld]`, from the saved `probs` and `keep`
+    /// (the same pointers and `p` as the forward). Overwrites `dq [B·Lq × ld]`, `dk`, `dv
+    /// [B·L × ld]` (their head columns; every column when `ld = H·dh`):
     ///
     ///     dP' = dctx·vᵀ, dv = P'ᵀ·dctx, dS = softmax′(dropout′(dP')) · scale, dq = dS·k, dk = dSᵀ·q
     public static func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                 probs: UnsafePointer<Float>, keep: UnsafePointer<UInt8>?, p: Double,
                                 dContext: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>,
                                 dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, shape s: Shape) {
-        let L = s.length, dh = s.headSize, ld = s.ld
+        let L = s.length, Lq = s.queries, dh = s.headSize, ld = s.ld
         let scale = 1 / Float(dh).squareRoot(), keepScale = Float(1 / (1 - p))
         forTiles(s, scratchTiles: keep == nil ? 1 : 2) { t, scratch in
-            let off = (t / s.heads) * L * ld + (t % s.heads) * dh
-            let pt = probs + t * s.tileSize                                      // P [L × L]
-            let dS = scratch                                                     // dP', then dS [L × L]
+            let (qOff, kOff) = s.offsets(t)
+            let pt = probs + t * s.tileSize                                      // P [Lq × L]
+            let dS = scratch                                                     // dP', then dS [Lq × L]
+            let kt = keep.map { $0 + t * s.maskTileStride }
             var used = pt
-            if let keep {                                                        // P' [L × L]
-                let kt = keep + t * s.tileSize, pd = scratch + s.tileSize
+            if let kt {                                                          // P' [Lq × L]
+                let pd = scratch + s.tileSize
                 for i in 0..<s.tileSize { pd[i] = pt[i] * (keepScale * Float(kt[i])) }
                 used = UnsafePointer(pd)
             }
-            Float.blasGemm(transA: false, transB: true, m: L, n: L, k: dh, alpha: 1, a: dContext + off, lda: ld,
-                           b: v + off, ldb: ld, beta: 0, c: dS, ldc: L)
-            Float.blasGemm(transA: true, transB: false, m: L, n: dh, k: L, alpha: 1, a: used, lda: L,
-                           b: dContext + off, ldb: ld, beta: 0, c: dv + off, ldc: ld)
-            MaskedSoftmax.backwardRows(y: pt, dy: dS, keep: keep.map { $0 + t * s.tileSize }, p: p, dx: dS,
-                                       rows: 0..<L, cols: L, scale: scale)
-            Float.blasGemm(transA: false, transB: false, m: L, n: dh, k: L, alpha: 1, a: dS, lda: L,
-                           b: k + off, ldb: ld, beta: 0, c: dq + off, ldc: ld)
-            Float.blasGemm(transA: true, transB: false, m: L, n: dh, k: L, alpha: 1, a: dS, lda: L,
-                           b: q + off, ldb: ld, beta: 0, c: dk + off, ldc: ld)
+            Float.blasGemm(transA: false, transB: true, m: Lq, n: L, k: dh, alpha: 1, a: dContext + qOff, lda: ld,
+                           b: v + kOff, ldb: ld, beta: 0, c: dS, ldc: L)
+            Float.blasGemm(transA: true, transB: false, m: L, n: dh, k: Lq, alpha: 1, a: used, lda: L,
+                           b: dContext + qOff, ldb: ld, beta: 0, c: dv + kOff, ldc: ld)
+            MaskedSoftmax.backwardRows(y: pt, dy: dS, keep: kt, p: p, dx: dS, rows: 0..<Lq, cols: L, scale: scale)
+            Float.blasGemm(transA: false, transB: false, m: Lq, n: dh, k: L, alpha: 1, a: dS, lda: L,
+                           b: k + kOff, ldb: ld, beta: 0, c: dq + qOff, ldc: ld)
+            Float.blasGemm(transA: true, transB: false, m: L, n: dh, k: Lq, alpha: 1, a: dS, lda: L,
+                           b: q + qOff, ldb: ld, beta: 0, c: dk + kOff, ldc: ld)
         }
     }
 

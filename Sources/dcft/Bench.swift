@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
     @Option(help: "LoRA rank.") var loraRank: Int = 1
     @Option(help: "Timed steps.") var steps: Int = 10
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
+    @Flag(help: "Run the last layer for every token (default: its query side for the first token only, the row the head reads).")
+    var fullLastLayer = false
 
     func run() throws {
         let comm = try Communicator.world()
@@ -35,6 +37,7 @@ struct Bench: ParsableCommand {
         case "full": opts.adapter = .none; opts.fullFineTuning = true
         default: throw ValidationError("--adapter must be dcft, lora, none or full")
         }
+        opts.firstTokenLastLayer = !fullLastLayer
         let net = try SequenceClassifier.pretrained(dir, options: opts)
         let c = dir.config, n = batch * seq
         var rng = SeededRNG(seed: 1, stream: UInt64(comm.rank))
@@ -57,12 +60,13 @@ struct Bench: ParsableCommand {
             let t1 = DispatchTime.now().uptimeNanoseconds
             if s >= warmup { times.append(Double(t1 - t0) * 1e-9); commTimes.append(commSeconds) }
         }
-        let flops = Self.stepFLOPs(c, batch: batch, seq: seq, full: opts.fullFineTuning, headOnly: adapter == "none")
+        let flops = Self.stepFLOPs(c, batch: batch, seq: seq, full: opts.fullFineTuning, headOnly: adapter == "none",
+                                   firstTokenLastLayer: opts.firstTokenLastLayer)
         let peak = Self.sgemmPeak(c, rows: n)
         guard comm.rank == 0 else { return }
         let med = times.sorted()[times.count / 2], comm_ = commTimes.sorted()[commTimes.count / 2]
         let gflops = flops / med / 1e9
-        print("model \(model): h \(c.hiddenSize), layers \(c.numLayers), adapter \(adapter)\(adapter == "dcft" ? " d=\(kernel)" : adapter == "lora" ? " r=\(loraRank)" : "")")
+        print("model \(model): h \(c.hiddenSize), layers \(c.numLayers)\(fullLastLayer ? " (full last layer)" : ""), adapter \(adapter)\(adapter == "dcft" ? " d=\(kernel)" : adapter == "lora" ? " r=\(loraRank)" : "")")
         print("ranks \(comm.size) × threads \(threads); per-rank batch \(batch) × seq \(seq); trainable \(count) (allreduce \(4 * (count + SequenceClassifier.extraGradientSlots)) bytes)")
         print(String(format: "step: median %.1f ms over %d steps (min %.1f, max %.1f)", med * 1000, times.count, times.min()! * 1000, times.max()! * 1000))
         print(String(format: "throughput: %.0f tokens/s per rank, %.0f tokens/s in all", Double(n) / med, Double(n * comm.size) / med))
@@ -71,17 +75,29 @@ struct Bench: ParsableCommand {
         print(String(format: "allreduce: median %.3f ms per step (%.1f%% of the step)", comm_ * 1000, 100 * comm_ / med))
     }
 
-    /// Matmul FLOPs of one training step (forward + backward), the figure GFLOP/s refers to:
-    /// linears `2·n·in·out` forward, again for `dx` in backward, and again for `dW` when
-    /// training every weight; attention `4·B·L²·h` forward (scores and context), twice that backward.
-    static func stepFLOPs(_ c: EncoderConfig, batch: Int, seq: Int, full: Bool, headOnly: Bool) -> Double {
-        let n = Double(batch * seq), h = Double(c.hiddenSize), f = Double(c.intermediateSize)
-        let linear = 2 * n * (4 * h * h + 2 * h * f)
-        let attention = 4 * Double(batch) * Double(seq * seq) * h
-        let forward = linear + attention
-        if headOnly { return Double(c.numLayers) * forward }
-        let backward = linear + 2 * attention + (full ? linear : 0)
-        return Double(c.numLayers) * (forward + backward)
+    /// Matmul FLOPs one training step actually performs (forward + backward), the figure GFLOP/s
+    /// refers to. Per layer, with n = batch·seq rows and q query-side rows (n, or batch for a
+    /// first-token last layer): linears `2·rows·in·out` forward (keys and values over n rows,
+    /// queries, attention output and feed-forward over q); backward the same again for `dx`,
+    /// except the input gradient of the lowest layer's q/k/v, which a frozen encoder does not
+    /// need, and again for `dW` when every weight trains; attention `4·batch·Lq·seq·h` forward
+    /// (scores and context), twice that backward. Head-only runs no encoder backward.
+    static func stepFLOPs(_ c: EncoderConfig, batch: Int, seq: Int, full: Bool, headOnly: Bool,
+                          firstTokenLastLayer: Bool) -> Double {
+        let h = Double(c.hiddenSize), f = Double(c.intermediateSize), n = Double(batch * seq)
+        var total = 0.0
+        for layer in 0..<c.numLayers {
+            let firstOnly = firstTokenLastLayer && layer == c.numLayers - 1
+            let q = firstOnly ? Double(batch) : n, lq = firstOnly ? 1.0 : Double(seq)
+            let kv = 2 * n * 2 * h * h, rest = 2 * q * (2 * h * h + 2 * h * f)   // k, v | q, o, ffn
+            let attention = 4 * Double(batch) * lq * Double(seq) * h
+            total += kv + rest + attention
+            if headOnly { continue }
+            let inputGrad = (layer > 0 || full) ? 2 * n * 2 * h * h + 2 * q * h * h : 0   // dx of k, v | q
+            total += inputGrad + 2 * q * (h * h + 2 * h * f) + 2 * attention          // + dx of o, ffn
+            if full { total += kv + rest }
+        }
+        return total
     }
 
     /// sgemm GFLOP/s on the step's main shapes ([n × h]·[h × h]ᵀ and [n × h]·[h × f]ᵀ), best of 5.

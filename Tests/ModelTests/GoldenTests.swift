@@ -38,11 +38,14 @@ func expectTensorClose(_ a: [Float], _ b: [Float], rtol: Float, atolScale: Float
     }
 }
 
-/// Builds the golden's model from the committed tiny weights and sets its trainable tensors.
-func goldenModel(_ g: Golden) throws -> SequenceClassifier {
+/// Builds the golden's model from the committed tiny weights and sets its trainable tensors
+/// (every dropout `dropout`: 0 as in the goldens).
+func goldenModel(_ g: Golden, dropout: Double = 0, firstTokenLastLayer: Bool = true) throws -> SequenceClassifier {
     let dir = ModelFixtures.root.appendingPathComponent(g.string("weights")).path
     let config = try EncoderConfig.load(file: dir + "/config.json")
-    var options = ModelOptions(numLabels: g.int("num_labels"), classifierDropout: 0, hiddenDropout: 0, attentionDropout: 0)
+    var options = ModelOptions(numLabels: g.int("num_labels"), classifierDropout: dropout, hiddenDropout: dropout,
+                               attentionDropout: dropout)
+    options.firstTokenLastLayer = firstTokenLastLayer
     options.fullFineTuning = g.json["full"] as! Bool
     switch g.string("adapter") {
     case "dcft":

@@ -122,17 +122,25 @@ struct BenchCommandTests {
         }
     }
 
-    @Test("the FLOP model: a frozen encoder step costs about 2× its forward, full fine-tuning about 3×")
+    @Test("the FLOP model counts the matmuls a step performs (MiniLM shapes, hand-computed)")
     func flopModel() {
         let c = EncoderConfig(architecture: .bert, vocabSize: 10, hiddenSize: 384, numLayers: 6, numHeads: 12, intermediateSize: 1536)
-        let head = Bench.stepFLOPs(c, batch: 32, seq: 128, full: false, headOnly: true)
-        let peft = Bench.stepFLOPs(c, batch: 32, seq: 128, full: false, headOnly: false)
-        let full = Bench.stepFLOPs(c, batch: 32, seq: 128, full: true, headOnly: false)
-        // Linear part of one forward: 2·4096·(4·384² + 2·384·1536) per layer.
-        let perLayer: Double = 4 * 384 * 384 + 2 * 384 * 1536
-        let linear: Double = 2 * 4096 * perLayer * 6
-        #expect(head > linear)
-        #expect(abs(peft / head - 2) < 0.2)
-        #expect(abs(full / head - 3) < 0.2)
+        func flops(full: Bool = false, headOnly: Bool = false, first: Bool) -> Double {
+            Bench.stepFLOPs(c, batch: 32, seq: 128, full: full, headOnly: headOnly, firstTokenLastLayer: first)
+        }
+        // Full last layer. Forward per layer: linears 2·4096·(4·384² + 2·384·1536) = 14,495,514,624,
+        // attention 4·32·128²·384 = 805,306,368; six layers 91,804,925,952 (head only). A frozen
+        // step adds per layer the dx gemms (14,495,514,624) and twice the attention, less layer 0's
+        // q/k/v input gradient 2·4096·3·384² = 3,623,878,656: 184,817,811,456. Full fine-tuning adds
+        // every layer's dW (= its forward linears): 275,414,777,856.
+        #expect(flops(headOnly: true, first: false) == 91_804_925_952)
+        #expect(flops(first: false) == 184_817_811_456)
+        #expect(flops(full: true, first: false) == 275_414_777_856)
+        // First-token last layer: its k, v stay over 4096 rows (2·4096·2·384² = 2,415,919,104 forward),
+        // q, o and the FFN run over 32 rows (2·32·(2·384² + 2·384·1536) = 94,371,840), attention over
+        // one query row (4·32·128·384 = 6,291,456): the forward drops 12,784,238,592 to 79,020,687,360.
+        #expect(flops(headOnly: true, first: true) == 79_020_687_360)
+        #expect(flops(first: true) == 158_450_319_360)
+        #expect(flops(full: true, first: true) == 237_062_062_080)
     }
 }
