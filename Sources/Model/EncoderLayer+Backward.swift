@@ -63,7 +63,8 @@ extension EncoderLayer {
                            dContext: s.dctx.pointer, dq: s.dq.pointer, dk: s.dk.pointer, dv: s.dv.pointer,
                            shape: attentionShape(batch: B, length: L, firstTokenOnly: firstTokenOnly))
         let xq = firstTokenOnly ? UnsafePointer(acts.xFirst.pointer) : x
-        query.backward(store: store, x: xq, dy: s.dq.pointer, dx: firstTokenOnly ? ds1 : dX, rows: rowsQ, training: training)
+        query.backward(store: store, x: xq, dy: s.dq.pointer, dx: dX == nil ? nil : firstTokenOnly ? ds1 : dX, rows: rowsQ,
+                       training: training)
         key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training, accumulateDX: !firstTokenOnly)
         value.backward(store: store, x: x, dy: s.dv.pointer, dx: dX, rows: rows, training: training)
         if firstTokenOnly, let dX {  // the residual and query paths reach the first tokens only

@@ -38,7 +38,7 @@ public final class EncoderLayer {
     var sum2: Buffer<Float> { acts.sum2 }
     var mean2: Buffer<Float> { acts.mean2 }
     var rstd2: Buffer<Float> { acts.rstd2 }
-    /// The block's output `[rows × h]` (of the last forward).
+    /// The block's output `[rows × h]` (of the last forward; `[B × h]` after a `firstTokenOnly` one).
     public var out: Buffer<Float> { acts.out }
 
     init(store: ParameterStore, prefix: String, config: EncoderConfig, trainable: Bool) {
@@ -95,6 +95,8 @@ public final class EncoderLayer {
     /// `[B × h]` instead of `[B·L × h]`. Every other token's output would be discarded by the
     /// head, so the logits, and in training every gradient, are those of the full block (the
     /// same dropout masks are drawn and the first tokens' rows used) up to float summation order.
+    /// Exception: LoRA adapter dropout (`lora_dropout > 0`) draws its input masks over the rows
+    /// an adapter computes, so on the query side they differ from a full pass's (same distribution).
     func forward(store: ParameterStore, x: UnsafePointer<Float>, mask: UnsafePointer<Float>, batch B: Int, length L: Int,
                  training: Bool, rng: inout SeededRNG, shared: LayerActivations? = nil, firstTokenOnly: Bool = false) {
         acts = shared ?? own
@@ -171,7 +173,7 @@ final class LayerActivations {
     /// The first token's row of each sequence of the input `[B × h]` (`firstTokenOnly` only).
     let xFirst = Buffer<Float>(count: 0)
     let q = Buffer<Float>(count: 0), k = Buffer<Float>(count: 0), v = Buffer<Float>(count: 0)   // [rows × h]
-    let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L]
+    let probs = Buffer<Float>(count: 0)        // P  [B·H·L·L] ([B·H·L] first-token only)
     let probsKeep = Buffer<Float>(count: 0)    // attention dropout mask [B·H·L·L] (bytes), with dropout only
     let context = Buffer<Float>(count: 0)      // [rows × h]
     let sum1 = Buffer<Float>(count: 0), h1 = Buffer<Float>(count: 0)   // [rows × h]
@@ -182,5 +184,5 @@ final class LayerActivations {
     let preGelu = Buffer<Float>(count: 0), gelu = Buffer<Float>(count: 0)
     let sum2 = Buffer<Float>(count: 0)         // [rows × h]
     let mean2 = Buffer<Float>(count: 0), rstd2 = Buffer<Float>(count: 0)
-    let out = Buffer<Float>(count: 0)          // [rows × h]
+    let out = Buffer<Float>(count: 0)          // [rows × h] ([B × h] first-token only)
 }

@@ -28,7 +28,8 @@ public struct ModelOptions: Sendable, Equatable {
     /// The last encoder layer computes its query side (queries, attention output, feed-forward,
     /// LayerNorms) for each sequence's first token only — the one row the head reads — while keys
     /// and values still cover every token: the same logits and gradients (up to float summation
-    /// order) for about a sixth of the layer's work. `false` runs the full last layer.
+    /// order; with LoRA adapter dropout the query side's adapter masks differ, see
+    /// `EncoderLayer.forward`) for about a sixth of the layer's work. `false` runs the full last layer.
     public var firstTokenLastLayer = true
 
     public init(adapter: AdapterChoice = .dcft(DCFTOptions()), targetModules: [String] = ModelOptions.allModules,

@@ -17,8 +17,9 @@
 /// and six times backward; fused, `P` is written once forward and read once backward, and
 /// `P'` and the score gradients never leave a per-thread scratch tile. The dropout mask is
 /// drawn first (`Dropout.drawMask`, the same mask `Dropout.forward` would draw), so tiles need
-/// not line up with the mask's random blocks. Every gemm is the same single-threaded BLAS call
-/// the per-head batched form makes, so results equal the unfused ops bit for bit.
+/// not line up with the mask's random blocks. Every gemm is one single-threaded BLAS call per
+/// tile, as `Matmul.gemmBatched2D` makes for products below 256³ (every attention shape up to
+/// L = 512 with dh = 64), so results equal the unfused ops bit for bit there.
 public enum Attention {
     /// Sizes of one call. `ld` is the row stride of q/k/v/ctx (the hidden size `H·dh` when heads
     /// sit side by side in `[rows × h]` activations).
@@ -105,7 +106,7 @@ public enum Attention {
     }
 
     /// Runs `body(tile, scratch)` for every tile `0 ..< B·H`, contiguous ranges of tiles per
-    /// thread, each thread with its own `scratchTiles · L²` floats. BLAS runs single-threaded
+    /// thread, each thread with its own `scratchTiles · Lq·L` floats. BLAS runs single-threaded
     /// inside (restored afterwards), as in `Matmul.gemmBatched2D`.
     static func forTiles(_ s: Shape, scratchTiles: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
         let count = s.tiles

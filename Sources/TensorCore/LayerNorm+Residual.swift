@@ -5,7 +5,7 @@ extension LayerNorm {
     /// `s = dropout(branch) + residual`, written over `branch` (the input `backwardResidual`
     /// needs), then `y = LN(s)` with `mean`/`rstd [rows]` saved as in `forward`. `keep` is the
     /// `[rows × cols]` byte mask from `Dropout.drawMask` (nil: no dropout, `s = branch + residual`).
-    /// Bit for bit `Dropout.forward`, `Elementwise.add`, then `forward`.
+    /// Bit for bit `Dropout.forward`, `Elementwise.add`, then `forward` (for finite branch values).
     public static func forwardResidual(
         branch: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, keep: UnsafePointer<UInt8>?, p: Double,
         gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,

@@ -75,8 +75,8 @@ struct Bench: ParsableCommand {
         print(String(format: "allreduce: median %.3f ms per step (%.1f%% of the step)", comm_ * 1000, 100 * comm_ / med))
     }
 
-    /// Matmul FLOPs one training step actually performs (forward + backward), the figure GFLOP/s
-    /// refers to. Per layer, with n = batch·seq rows and q query-side rows (n, or batch for a
+    /// Encoder matmul FLOPs one training step performs (forward + backward), the figure GFLOP/s
+    /// refers to (the adapters' row kernels and the small head are not counted). Per layer, with n = batch·seq rows and q query-side rows (n, or batch for a
     /// first-token last layer): linears `2·rows·in·out` forward (keys and values over n rows,
     /// queries, attention output and feed-forward over q); backward the same again for `dx`,
     /// except the input gradient of the lowest layer's q/k/v, which a frozen encoder does not

@@ -24,6 +24,8 @@ struct FirstTokenLastLayerTests {
                                                                            batch: shape[0], length: shape[1], training: true, rng: &rng),
                                                   count: n))
             let (loss, dLogits) = try model.loss(labels: g.floats("labels"))
+            #expect(model.layers.last!.acts.firstTokenOnly == firstToken, "the option reached the last layer")
+            #expect(model.layers.dropLast().allSatisfy { !$0.acts.firstTokenOnly })
             model.backward(dLogits: dLogits)
             let grads = Array(UnsafeBufferPointer(start: model.store.gradients.pointer, count: model.store.trainableParameterCount))
             let eval = Array(UnsafeBufferPointer(start: try model.forward(inputIDs: ids, tokenTypeIDs: types, attentionMask: mask,

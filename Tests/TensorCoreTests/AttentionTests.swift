@@ -82,6 +82,41 @@ struct AttentionTests {
         if p > 0 { #expect(keep.contains(0) && keep.contains(1)) }
     }
 
+    @Test("one query row per sequence (queries: 1) equals row 0 of every tile of the full computation",
+          arguments: [0.0, 0.1])
+    func firstQueryOnly(p: Double) {
+        let c = Case(B: 3, H: 4, L: 37, dh: 8, seed: 90)
+        let L = c.s.length, H = c.s.heads, B = c.s.batch, ld = c.s.ld, n = c.q.count
+        var keep = [UInt8](repeating: 0, count: c.pSize)
+        var rng = SeededRNG(seed: 21)
+        Dropout.drawMask(keep: &keep, count: c.pSize, p: p, rng: &rng)
+        let keepArg: [UInt8]? = p > 0 ? keep : nil
+        // Full: every query row; its backward from a context gradient that is zero except the first rows.
+        var probs = [Float](repeating: 0, count: c.pSize), ctx = [Float](repeating: 0, count: n)
+        Attention.forward(q: c.q, k: c.k, v: c.v, mask: c.mask, keep: keepArg, p: p, probs: &probs, context: &ctx, shape: c.s)
+        var dctx = [Float](repeating: 0, count: n)
+        for b in 0..<B { for j in 0..<ld { dctx[b * L * ld + j] = c.dctx[b * ld + j] } }
+        var dq = [Float](repeating: 0, count: n), dk = dq, dv = dq
+        Attention.backward(q: c.q, k: c.k, v: c.v, probs: probs, keep: keepArg, p: p, dContext: dctx, dq: &dq, dk: &dk, dv: &dv,
+                           shape: c.s)
+        // First query row only: q and ctx are [B × ld], P is [B·H × L].
+        let s1 = Attention.Shape(batch: B, heads: H, length: L, headSize: c.s.headSize, ld: ld, queries: 1)
+        let q1 = (0..<B).flatMap { b in c.q[(b * L * ld)..<(b * L * ld + ld)] }
+        var probs1 = [Float](repeating: .nan, count: B * H * L), ctx1 = [Float](repeating: .nan, count: B * ld)
+        Attention.forward(q: q1, k: c.k, v: c.v, mask: c.mask, keep: keepArg, p: p, probs: &probs1, context: &ctx1, shape: s1)
+        let wantP = (0..<(B * H)).flatMap { t in probs[(t * L * L)..<(t * L * L + L)] }
+        let wantCtx = (0..<B).flatMap { b in ctx[(b * L * ld)..<(b * L * ld + ld)] }
+        expectClose(probs1, wantP, rtol: 1e-5, atol: 1e-7, "P row 0")
+        expectClose(ctx1, wantCtx, rtol: 1e-5, atol: 1e-6, "context row 0")
+        var dq1 = [Float](repeating: .nan, count: B * ld), dk1 = [Float](repeating: .nan, count: n), dv1 = dk1
+        Attention.backward(q: q1, k: c.k, v: c.v, probs: probs1, keep: keepArg, p: p, dContext: Array(c.dctx[0..<(B * ld)]),
+                           dq: &dq1, dk: &dk1, dv: &dv1, shape: s1)
+        expectClose(dq1, (0..<B).flatMap { b in dq[(b * L * ld)..<(b * L * ld + ld)] }, rtol: 1e-5, atol: 1e-6, "dq row 0")
+        expectClose(dk1, dk, rtol: 1e-5, atol: 1e-6, "dk")
+        expectClose(dv1, dv, rtol: 1e-5, atol: 1e-6, "dv")
+        #expect(dk.contains { $0 != 0 } && dv.contains { $0 != 0 })
+    }
+
     /// Attention written out in Double with loops: `ctx = (softmax(q·kᵀ·scale + mask) ⊙ keep/(1−p))·v`.
     static func reference(_ c: Case, q: [Double], k: [Double], v: [Double], keep: [UInt8]?, p: Double) -> [Double] {
         let B = c.s.batch, H = c.s.heads, L = c.s.length, dh = c.s.headSize, ld = c.s.ld

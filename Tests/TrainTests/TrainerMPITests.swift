@@ -132,7 +132,8 @@ struct BenchCommandTests {
         // attention 4·32·128²·384 = 805,306,368; six layers 91,804,925,952 (head only). A frozen
         // step adds per layer the dx gemms (14,495,514,624) and twice the attention, less layer 0's
         // q/k/v input gradient 2·4096·3·384² = 3,623,878,656: 184,817,811,456. Full fine-tuning adds
-        // every layer's dW (= its forward linears): 275,414,777,856.
+        // every layer's dW (= its forward linears) and layer 0's input gradient (needed by the
+        // trainable embeddings): 275,414,777,856.
         #expect(flops(headOnly: true, first: false) == 91_804_925_952)
         #expect(flops(first: false) == 184_817_811_456)
         #expect(flops(full: true, first: false) == 275_414_777_856)
