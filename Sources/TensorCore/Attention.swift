@@ -107,22 +107,12 @@ public enum Attention {
 
     /// Runs `body(tile, scratch)` for every tile `0 ..< B·H`, contiguous ranges of tiles per
     /// thread, each thread with its own `scratchTiles · Lq·L` floats. BLAS runs single-threaded
-    /// inside (restored afterwards), as in `Matmul.gemmBatched2D`.
+    /// inside (`BLAS.forItems`, as `Matmul.gemmBatched2D`).
     static func forTiles(_ s: Shape, scratchTiles: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        let count = s.tiles
-        if count == 0 { return }
-        func run(_ range: Range<Int>) {
+        BLAS.forItems(s.tiles) { range in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchTiles * s.tileSize))
             defer { scratch.deallocate() }
             for t in range { body(t, scratch) }
-        }
-        if count >= 2 && Parallel.threads > 1 {
-            let saved = BLAS.threads
-            if saved != 1 { BLAS.threads = 1 }
-            Parallel.forRanges(count, grain: 1, run)
-            if saved != 1 { BLAS.threads = saved }
-        } else {
-            run(0..<count)
         }
     }
 }

@@ -59,8 +59,9 @@ public enum Matmul {
     }
 
     /// `outer × inner` independent products; item `(o, i)` of X starts at
-    /// `x + o·strideX.outer + i·strideX.inner`. Attention uses outer = batch rows and
-    /// inner = heads, addressing each head in place inside `[rows × h]` activations.
+    /// `x + o·strideX.outer + i·strideX.inner`, e.g. outer = batch rows and inner = heads,
+    /// addressing each head in place inside `[rows × h]` activations (the unfused form of
+    /// `Attention`, which the tests compare it with).
     ///
     /// Many small products are spread over `Parallel.threads` threads with one BLAS thread
     /// each (set once for the whole call), which beats threading inside each tiny gemm.
@@ -84,15 +85,28 @@ public enum Matmul {
                      beta: beta, c: c + o * strideC.outer + i * strideC.inner, ldc: ldc)
             }
         }
-        let small = m * n * k < 256 * 256 * 256
-        if small && count >= 2 && Parallel.threads > 1 {
-            let saved = BLAS.threads
-            if saved != 1 { BLAS.threads = 1 }
-            Parallel.forRanges(count, grain: 1, body)
-            if saved != 1 { BLAS.threads = saved }
+        if m * n * k < 256 * 256 * 256 {
+            BLAS.forItems(count, body)
         } else {
             body(0..<count)
         }
+    }
+}
+
+extension BLAS {
+    /// Runs `body` over contiguous ranges covering `0..<count` items on `Parallel.threads`
+    /// threads with one BLAS thread each (restored afterwards), which beats threading inside
+    /// each of many small products; inline (BLAS threads untouched) for one item or one thread.
+    @inlinable
+    public static func forItems(_ count: Int, _ body: (Range<Int>) -> Void) {
+        guard count >= 2 && Parallel.threads > 1 else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let saved = threads
+        if saved != 1 { threads = 1 }
+        Parallel.forRanges(count, grain: 1, body)
+        if saved != 1 { threads = saved }
     }
 }
 
