@@ -3,31 +3,32 @@
 public enum FastMath {
     /// erf(x) by the rational approximation Eigen and XLA use for float
     /// (odd degree-13 numerator over even degree-8 denominator on x clamped to [−4, 4]);
-    /// absolute error below 2e-7 everywhere.
+    /// absolute error below 2e-7 everywhere. Horner steps are fused multiply-adds
+    /// (`addingProduct`: one rounding; Swift never contracts `a·b + c` by itself).
     @inlinable @inline(__always)
     public static func erf(_ x: Float) -> Float {
         let x = min(max(x, -4), 4)
         let x2 = x * x
         var p: Float = -2.72614225801306e-10
-        p = p * x2 + 2.77068142495902e-08
-        p = p * x2 - 2.10102402082508e-06
-        p = p * x2 - 5.69250639462346e-05
-        p = p * x2 - 7.34990630326855e-04
-        p = p * x2 - 2.95459980854025e-03
-        p = p * x2 - 1.60960333262415e-02
+        p = (2.77068142495902e-08 as Float).addingProduct(p, x2)
+        p = (-2.10102402082508e-06 as Float).addingProduct(p, x2)
+        p = (-5.69250639462346e-05 as Float).addingProduct(p, x2)
+        p = (-7.34990630326855e-04 as Float).addingProduct(p, x2)
+        p = (-2.95459980854025e-03 as Float).addingProduct(p, x2)
+        p = (-1.60960333262415e-02 as Float).addingProduct(p, x2)
         p = p * x
         var q: Float = -1.45660718464996e-05
-        q = q * x2 - 2.13374055278905e-04
-        q = q * x2 - 1.68282697438203e-03
-        q = q * x2 - 7.37332916720468e-03
-        q = q * x2 - 1.42647390514189e-02
+        q = (-2.13374055278905e-04 as Float).addingProduct(q, x2)
+        q = (-1.68282697438203e-03 as Float).addingProduct(q, x2)
+        q = (-7.37332916720468e-03 as Float).addingProduct(q, x2)
+        q = (-1.42647390514189e-02 as Float).addingProduct(q, x2)
         return p / q
     }
 
     /// exp(x) for x ≤ 0 (softmax after subtracting the row maximum, and the Gaussian density
     /// in GELU's derivative): range reduction to `2^k · e^f` with |f| ≤ ln2/2 and a degree-7
-    /// Taylor polynomial; relative error below 3e-7 for x ≥ −87, and exactly 0 below −87 —
-    /// never a subnormal, which would make every later BLAS call that reads it crawl.
+    /// Taylor polynomial (fused multiply-adds); relative error below 3e-7 for x ≥ −87, and
+    /// exactly 0 below −87 — never a subnormal, which would make every later BLAS call that reads it crawl.
     @inlinable @inline(__always)
     public static func expNonPositive(_ x0: Float) -> Float {
         let x = max(x0, -87)
@@ -37,13 +38,13 @@ public enum FastMath {
         let k = (t + 12_582_912) - 12_582_912
         let f = (x - k * 0.693145751953125) - k * 1.428606765330187e-06  // Cody–Waite split of ln 2: |f| ≤ ln2/2
         var p: Float = 1.0 / 5040
-        p = p * f + 1.0 / 720
-        p = p * f + 1.0 / 120
-        p = p * f + 1.0 / 24
-        p = p * f + 1.0 / 6
-        p = p * f + 0.5
-        p = p * f + 1
-        p = p * f + 1
+        p = (1.0 / 720 as Float).addingProduct(p, f)
+        p = (1.0 / 120 as Float).addingProduct(p, f)
+        p = (1.0 / 24 as Float).addingProduct(p, f)
+        p = (1.0 / 6 as Float).addingProduct(p, f)
+        p = (0.5 as Float).addingProduct(p, f)
+        p = (1 as Float).addingProduct(p, f)
+        p = (1 as Float).addingProduct(p, f)
         // 2^k by building the exponent bits (k ≥ −126 here, so the result is normal).
         let r = p * Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
         return x0 < -87 ? 0 : r
