@@ -149,10 +149,7 @@ public final class EncoderLayer {
                     rng: inout SeededRNG) -> UnsafePointer<UInt8>? {
         let h = config.hiddenSize
         guard let keep = dropoutMask(buffer, count: rows * h, p: config.hiddenDropout, draw: draw, rng: &rng) else { return nil }
-        if firstTokenOnly {  // row b·L → row b, ascending: a row is read before anything overwrites it
-            let bytes = Self.bytes(buffer)
-            for b in 1..<max(1, rows / L) { (bytes + b * h).update(from: bytes + b * L * h, count: h) }
-        }
+        if firstTokenOnly { Self.firstTokenRows(keep, into: Self.bytes(buffer), batch: rows / L, length: L, width: h) }
         return keep
     }
 
@@ -160,8 +157,17 @@ public final class EncoderLayer {
     static func gatherFirstTokens(_ x: UnsafePointer<Float>, into buffer: Buffer<Float>, batch B: Int, length L: Int,
                                   width: Int) -> UnsafeMutablePointer<Float> {
         buffer.ensureCapacity(B * width)
-        for b in 0..<B { (buffer.pointer + b * width).update(from: x + b * L * width, count: width) }
+        firstTokenRows(x, into: buffer.pointer, batch: B, length: L, width: width)
         return buffer.pointer
+    }
+
+    /// Row `b·L` of `src [B·L × width]` → row `b` of `dst [B × width]`, for b ascending, so `dst`
+    /// may be `src` itself (compaction in place: a row is read before anything overwrites it).
+    static func firstTokenRows<T>(_ src: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>, batch B: Int, length L: Int,
+                                  width: Int) {
+        for b in 0..<B where UnsafePointer(dst + b * width) != src + b * L * width {
+            (dst + b * width).update(from: src + b * L * width, count: width)
+        }
     }
 }
 

@@ -62,8 +62,7 @@ public enum Attention {
                                       rowsPerMask: Lq, scale: scale)
             var used = UnsafePointer(pt)
             if let keep {                                                        // P' [Lq × L] in scratch
-                let kt = keep + t * s.maskTileStride
-                for i in 0..<s.tileSize { scratch[i] = pt[i] * (keepScale * Float(kt[i])) }
+                dropped(pt, keep: keep + t * s.maskTileStride, scale: keepScale, into: scratch, count: s.tileSize)
                 used = UnsafePointer(scratch)
             }
             Float.blasGemm(transA: false, transB: false, m: Lq, n: dh, k: L, alpha: 1, a: used, lda: L,
@@ -90,7 +89,7 @@ public enum Attention {
             var used = pt
             if let kt {                                                          // P' [Lq × L]
                 let pd = scratch + s.tileSize
-                for i in 0..<s.tileSize { pd[i] = pt[i] * (keepScale * Float(kt[i])) }
+                dropped(pt, keep: kt, scale: keepScale, into: pd, count: s.tileSize)
                 used = UnsafePointer(pd)
             }
             Float.blasGemm(transA: false, transB: true, m: Lq, n: L, k: dh, alpha: 1, a: dContext + qOff, lda: ld,
@@ -103,6 +102,13 @@ public enum Attention {
             Float.blasGemm(transA: true, transB: false, m: L, n: dh, k: Lq, alpha: 1, a: dS, lda: L,
                            b: q + qOff, ldb: ld, beta: 0, c: dk + kOff, ldc: ld)
         }
+    }
+
+    /// `P' = P · keep · scale` for one tile (as `Dropout.forward` computes it, bit for bit).
+    @inline(__always)
+    static func dropped(_ p: UnsafePointer<Float>, keep: UnsafePointer<UInt8>, scale: Float,
+                        into out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = p[i] * (scale * Float(keep[i])) }
     }
 
     /// Runs `body(tile, scratch)` for every tile `0 ..< B·H`, contiguous ranges of tiles per
