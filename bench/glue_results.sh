@@ -15,7 +15,7 @@
 # (adapters off: pooler + classifier only), full (full fine-tuning, lr 2e-5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-glue=${GLUE:-../shared/data/glue}
+glue=${GLUE:-datasets/glue}
 np=${NP:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 

@@ -5,7 +5,7 @@
 #   bash bench/prepare.sh [GLUE_SST2_DIR] [REPEAT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${1:-../shared/data/glue/SST-2}
+data=${1:-datasets/glue/SST-2}
 repeat=${2:-5}
 bash launch/fetch-model.sh >/dev/null
 swift build -c release --product dcft >/dev/null

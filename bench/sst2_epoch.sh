@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch_steps=${1:-100}
-glue=${GLUE:-../shared/data/glue}
+glue=${GLUE:-datasets/glue}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ -x .build/release/dcft ] || swift build -c release --product dcft
 [ -d models/all-MiniLM-L6-v2 ] || bash launch/fetch-model.sh

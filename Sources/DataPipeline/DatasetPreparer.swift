@@ -39,7 +39,7 @@ public enum DatasetPreparer {
 
     /// Tokenizes one file into a dataset directory (written atomically).
     public static func prepare(examples read: ReadResult, sourceFile: String, task: String, split: String,
-                               labelNames: [String], numLabels: Int, isRegression: Bool,
+                               labelNames: [String], numLabels: Int, isRegression: Bool, inputFields: InputFields? = nil,
                                tokenizer: Tokenizer, tokenizerSHA256: String, maxLength: Int,
                                outDirectory: String, shards: Int, threads: Int) throws -> Report {
         let t0 = Date()
@@ -52,11 +52,12 @@ public enum DatasetPreparer {
             rows.append(.init(inputIDs: e.inputIDs, tokenTypeIDs: e.tokenTypeIDs, label: x.label))
         }
         let hasLabels = read.examples.contains { $0.label != nil }
-        let meta = DatasetMetadata(task: task, split: split, tokenizerName: "\(tokenizer.kind.rawValue):\(tokenizer.source?.lastPathComponent ?? "in-memory")",
+        var meta = DatasetMetadata(task: task, split: split, tokenizerName: "\(tokenizer.kind.rawValue):\(tokenizer.source?.lastPathComponent ?? "in-memory")",
                                    tokenizerSHA256: tokenizerSHA256, maxLength: maxLength, numLabels: numLabels,
                                    labelNames: labelNames, isRegression: isRegression, hasLabels: hasLabels,
                                    numExamples: rows.count, sourceSHA256: try SHA256.hex(file: sourceFile),
                                    padTokenID: tokenizer.specialTokenIDs.pad)
+        meta.inputFields = inputFields
         try TokenizedDatasetWriter.write(rows, metadata: meta, to: outDirectory, shards: shards)
         return Report(split: split, directory: outDirectory, examples: rows.count,
                       tokens: rows.reduce(0) { $0 + $1.inputIDs.count }, skipped: read.skipped,

@@ -35,6 +35,10 @@ public enum GLUETask: String, CaseIterable, Sendable {
     /// Whether examples are sentence pairs.
     public var isPair: Bool { !(self == .cola || self == .sst2) }
 
+    /// The JSONL fields `dcft predict` reads for this task by default: `text`, plus `text_pair`
+    /// for pair tasks.
+    public var inputFields: InputFields { InputFields(text: "text", pair: isPair ? "text_pair" : nil) }
+
     /// Whether the target is a float score (STS-B) rather than a class.
     public var isRegression: Bool { self == .stsb }
 

@@ -108,6 +108,10 @@ public final class TokenizedDataset {
         m.shardIndex = try int("shard_index")
         m.shardCount = try int("shard_count")
         m.firstExample = try int("first_example")
+        if try r.attributeNames().contains("text_field") {  // optional: absent in older datasets
+            let pair = try str("pair_field")
+            m.inputFields = InputFields(text: try str("text_field"), pair: pair.isEmpty ? nil : pair)
+        }
         return m
     }
 

@@ -72,7 +72,7 @@ public enum TokenizedDatasetWriter {
         } else {
             try f.root.write("labels", rows.map { $0.label.map { Int32($0) } ?? -1 })
         }
-        let attrs: [(String, HDF5Attribute)] = [
+        var attrs: [(String, HDF5Attribute)] = [
             ("format", .string(TokenizedDatasetFormat.name)),
             ("format_version", .int(TokenizedDatasetFormat.version)),
             ("task", .string(m.task)), ("split", .string(m.split)),
@@ -85,6 +85,9 @@ public enum TokenizedDatasetWriter {
             ("shard_index", .int(Int64(m.shardIndex))), ("shard_count", .int(Int64(m.shardCount))),
             ("first_example", .int(Int64(m.firstExample))), ("shard_examples", .int(Int64(rows.count))),
         ]
+        if let fields = m.inputFields {
+            attrs += [("text_field", .string(fields.text)), ("pair_field", .string(fields.pair ?? ""))]
+        }
         for (k, v) in attrs { try f.root.setAttribute(k, v) }
         try f.flush()
         try f.close()

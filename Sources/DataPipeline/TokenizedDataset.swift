@@ -22,6 +22,18 @@ public enum TokenizedDatasetFormat {
     }
 }
 
+/// The JSONL field names an input row carries: the text and, for sentence-pair tasks, the
+/// second text. GLUE tasks use `text` and `text_pair` (the Hugging Face pipeline's names).
+public struct InputFields: Equatable, Sendable {
+    public var text: String
+    /// The second text's field; `nil` for single-sentence tasks.
+    public var pair: String?
+
+    public init(text: String = "text", pair: String? = nil) { self.text = text; self.pair = pair }
+
+    public var isPair: Bool { pair != nil }
+}
+
 /// Self-describing attributes of a tokenized dataset (identical in every shard but for the
 /// shard fields).
 public struct DatasetMetadata: Equatable, Sendable {
@@ -54,6 +66,14 @@ public struct DatasetMetadata: Equatable, Sendable {
     public var shardCount: Int = 1
     /// Global index of this shard's first example.
     public var firstExample: Int = 0
+    /// The JSONL fields an input row of this task has (attributes `text_field` and `pair_field`,
+    /// `pair_field` empty for single sentences): what `dcft predict` expects by default. `nil`
+    /// for datasets written before these attributes existed; `effectiveInputFields` then falls
+    /// back to the GLUE task's shape.
+    public var inputFields: InputFields? = nil
+
+    /// `inputFields`, or for older datasets of a GLUE task the task's default fields.
+    public var effectiveInputFields: InputFields? { inputFields ?? GLUETask(name: task)?.inputFields }
 
     public init(task: String, split: String, tokenizerName: String, tokenizerSHA256: String, maxLength: Int,
                 numLabels: Int, labelNames: [String], isRegression: Bool, hasLabels: Bool, numExamples: Int,

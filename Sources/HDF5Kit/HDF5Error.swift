@@ -40,7 +40,7 @@ enum HDF5Library {
     /// Reads and clears the current thread's HDF5 error stack.
     static func takeErrorStack() -> [String] {
         var lines: [String] = []
-        withUnsafeMutablePointer(to: &lines) { ptr in
+        _ = withUnsafeMutablePointer(to: &lines) { ptr in
             H5Ewalk2(dcft_h5e_default(), H5E_WALK_DOWNWARD, { _, desc, client in
                 guard let desc, let client else { return 0 }
                 let out = client.assumingMemoryBound(to: [String].self)

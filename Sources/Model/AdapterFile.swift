@@ -15,6 +15,11 @@ public enum AdapterFile {
         public var baseModelSHA256: String
         public var labelNames: [String]
         public var task: String
+        /// The JSONL fields of an input row the model was trained on (metadata `text_field`,
+        /// `pair_field`; empty `pair_field` = single sentences). `textField == nil`: not recorded
+        /// (files written before these keys existed).
+        public var textField: String? = nil
+        public var pairField: String? = nil
     }
 
     static func encode(_ h: Header) -> [String: String] {
@@ -25,6 +30,7 @@ public enum AdapterFile {
             "task": h.task, "target_modules": h.options.targetModules.joined(separator: ","),
             "full_fine_tuning": String(h.options.fullFineTuning), "train_pooler": String(h.options.trainPooler),
         ]
+        if let text = h.textField { m["text_field"] = text; m["pair_field"] = h.pairField ?? "" }
         switch h.options.adapter {
         case .none: m["adapter"] = "none"
         case .dcft(let o):
@@ -64,15 +70,20 @@ public enum AdapterFile {
         case let other: throw ConfigError(file: file, problem: "unknown adapter kind \"\(other)\"")
         }
         let names = m["label_names"] ?? ""
+        let pair = m["pair_field"] ?? ""
         return Header(options: o, architecture: arch, baseModelSHA256: try need("base_model_sha256"),
-                      labelNames: names.isEmpty ? [] : names.components(separatedBy: "\t"), task: m["task"] ?? "")
+                      labelNames: names.isEmpty ? [] : names.components(separatedBy: "\t"), task: m["task"] ?? "",
+                      textField: m["text_field"], pairField: pair.isEmpty ? nil : pair)
     }
 
-    /// Writes every trainable tensor of `model` (atomically).
+    /// Writes every trainable tensor of `model` (atomically), with the task's label names and
+    /// input fields (`textField`/`pairField`, as in `Header`).
     public static func write(model: SequenceClassifier, to path: String, baseModelSHA256: String,
-                             labelNames: [String] = [], task: String = "") throws {
+                             labelNames: [String] = [], task: String = "",
+                             textField: String? = nil, pairField: String? = nil) throws {
         let header = Header(options: model.options, architecture: model.config.architecture,
-                            baseModelSHA256: baseModelSHA256, labelNames: labelNames, task: task)
+                            baseModelSHA256: baseModelSHA256, labelNames: labelNames, task: task,
+                            textField: textField, pairField: pairField)
         let tensors = model.store.entries.filter(\.ref.trainable).map {
             (name: $0.name, shape: $0.shape, data: model.store.get($0.name))
         }

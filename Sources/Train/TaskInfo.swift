@@ -8,10 +8,14 @@ public struct TaskInfo: Sendable {
     /// Metric names, the first the headline (used to keep the best checkpoint).
     public var metricNames: [String]
     public var labelNames: [String]
+    /// The JSONL fields of an input row (recorded in the adapter file for `dcft predict`);
+    /// `nil` when neither the dataset nor a GLUE task name tells.
+    public var inputFields: InputFields?
 
     /// A GLUE task by name, or a custom (JSONL) task described by its training set.
     public init(name: String, dataset: DatasetMetadata) {
         self.name = name
+        inputFields = dataset.inputFields ?? GLUETask(name: name)?.inputFields
         if let t = GLUETask(name: name) {
             numLabels = t.numLabels; isRegression = t.isRegression; metricNames = t.metricNames; labelNames = t.labelNames
         } else {

@@ -117,7 +117,8 @@ extension Trainer {
         }
         if step >= totalSteps, comm.rank == 0 {
             try AdapterFile.write(model: model, to: outputDir + "/adapter.safetensors", baseModelSHA256: baseSHA,
-                                  labelNames: task.labelNames, task: task.name)
+                                  labelNames: task.labelNames, task: task.name,
+                                  textField: task.inputFields?.text, pairField: task.inputFields?.pair)
         }
         return Summary(steps: step, finalLoss: lastLoss, best: best, bestStep: bestStep, report: lastReport,
                        seconds: Date().timeIntervalSince(t0))

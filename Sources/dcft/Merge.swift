@@ -26,7 +26,8 @@ struct Merge: ParsableCommand {
         try AdapterFile.apply(tensors, to: m, file: adapter)
         try m.exportMerged(to: out, baseDirectory: model, labelNames: header.labelNames)
         try AdapterFile.write(model: m, to: out + "/adapter.safetensors", baseModelSHA256: sha,
-                              labelNames: header.labelNames, task: header.task)
+                              labelNames: header.labelNames, task: header.task,
+                              textField: header.textField, pairField: header.pairField)
         let size = (try? FileManager.default.attributesOfItem(atPath: out + "/adapter.safetensors")[.size] as? Int) ?? 0
         print("merged \(adapter) into \(model) -> \(out)/model.safetensors (+ config.json, tokenizer files)")
         print("adapter-only file: \(out)/adapter.safetensors (\(m.store.trainableParameterCount) parameters, \(size / 1024) KiB)")

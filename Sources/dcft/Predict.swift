@@ -9,19 +9,24 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write logits and predictions for JSONL input.",
         discussion: """
-            Each input line is a JSON object with the text (and optionally the second text of a pair).
-            Each output line: {"index": i, "logits": [...], "prediction": class id, "label": name}
-            or, for regression, {"index": i, "score": x}. With --adapter the model is the base
-            directory plus the adapter file (dcft export); without, the directory itself must hold
-            a classification head (e.g. the output of dcft merge).
+            Each input line is a JSON object with the text (and, for a model trained on sentence
+            pairs, the second text). Each output line: {"index": i, "logits": [...], "prediction":
+            class id, "label": name} or, for regression, {"index": i, "score": x}. With --adapter the
+            model is the base directory plus the adapter file (dcft export); without, the directory
+            itself must hold a classification head (e.g. the output of dcft merge).
+            The fields default to those the model was trained on (recorded in the adapter file,
+            also in a merged directory's adapter.safetensors): "text", plus "text_pair" for pair
+            tasks (MRPC, RTE, STS-B, QNLI, MNLI, QQP), or a JSONL dataset's own field names.
+            A row without the pair field for a pair model, or with "text_pair" for a
+            single-sentence model, is refused with its line and the field named.
             """)
 
     @Option(help: "Hugging Face model directory.") var model: String
     @Option(help: "Adapter file written by dcft (safetensors).") var adapter: String?
     @Option(help: "JSONL input.") var input: String
     @Option(help: "JSONL output (default: standard output).") var output: String?
-    @Option(help: "Field holding the text.") var textField: String = "text"
-    @Option(help: "Field holding the second text of a pair.") var pairField: String?
+    @Option(help: "Field holding the text (default: the one the model was trained on, else \"text\").") var textField: String?
+    @Option(help: "Field holding the second text of a pair (default: the one the model was trained on, \"text_pair\" for GLUE pair tasks).") var pairField: String?
     @Option(help: "Maximum tokens per example, special tokens included.") var maxLength: Int = 128
     @Option(help: "Examples per forward pass.") var batchSize: Int = 32
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -35,8 +40,11 @@ struct Predict: ParsableCommand {
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
         let net: SequenceClassifier
         var labelNames = dir.labelNames
+        /// What the model was trained on: the adapter's header (given, or beside a merged model).
+        var trainedOn: (header: AdapterFile.Header, file: String)? = nil
         if let adapter {
             let (header, tensors) = try AdapterFile.read(adapter)
+            trainedOn = (header, adapter)
             if !ignoreBaseMismatch {
                 let sha = try SHA256.hex(file: dir.weightsPath)
                 guard sha == header.baseModelSHA256 else {
@@ -53,8 +61,14 @@ struct Predict: ParsableCommand {
             guard loaded.contains(net.head.projection.name + ".weight") else {
                 throw ValidationError("\(model) has no classification head (\(net.head.projection.name).weight); pass --adapter, or a directory written by `dcft merge`")
             }
+            let beside = model + "/adapter.safetensors"  // dcft merge writes it next to the merged weights
+            if FileManager.default.fileExists(atPath: beside) { trainedOn = (try AdapterFile.read(beside).header, beside) }
         }
-        let reader = JSONLReader(textField: textField, pairField: pairField, labelField: "__no_label__")
+        let header = trainedOn?.header
+        let recorded = header.flatMap { h in h.textField.map { InputFields(text: $0, pair: h.pairField) } }
+        let reader = try JSONLReader.forPrediction(trainedOn: recorded ?? GLUETask(name: header?.task ?? "")?.inputFields,
+                                                   task: header?.task ?? "", source: trainedOn?.file ?? model,
+                                                   textOption: textField, pairOption: pairField)
         let examples = try reader.read(file: input).examples
         let encodings = DatasetPreparer.encode(examples, tokenizer: tokenizer, maxLength: maxLength, threads: n)
         let k = net.options.numLabels

@@ -47,9 +47,10 @@ struct Prepare: ParsableCommand {
         let tokSHA = try tokenizer.source.map { try SHA256.hex(file: $0.path) } ?? "none"
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         var jobs: [(split: String, file: String, read: () throws -> ReadResult)] = []
-        let taskName: String, labelNames: [String], numLabels: Int, isRegression: Bool
+        let taskName: String, labelNames: [String], numLabels: Int, isRegression: Bool, fields: InputFields
         if let t = task.flatMap(GLUETask.init(name:)), let data {
             taskName = t.rawValue; labelNames = t.labelNames; numLabels = t.numLabels; isRegression = t.isRegression
+            fields = t.inputFields
             for s in t.labelledSplits {
                 let file = "\(data)/\(s).tsv"
                 if FileManager.default.fileExists(atPath: file) {
@@ -63,6 +64,7 @@ struct Prepare: ParsableCommand {
             let names = labels.map { $0.split(separator: ",").map(String.init) } ?? []
             taskName = name!; labelNames = names; isRegression = regression
             numLabels = regression ? 1 : max(names.count, 2)
+            fields = InputFields(text: textField, pair: pairField)
             let reader = JSONLReader(textField: textField, pairField: pairField, labelField: labelField, labelNames: names)
             let file = jsonl!
             jobs.append((split, file, { try reader.read(file: file, skipBad: skipBad) }))
@@ -71,7 +73,7 @@ struct Prepare: ParsableCommand {
             let read = try job.read()
             let r = try DatasetPreparer.prepare(
                 examples: read, sourceFile: job.file, task: taskName, split: job.split, labelNames: labelNames,
-                numLabels: numLabels, isRegression: isRegression, tokenizer: tokenizer, tokenizerSHA256: tokSHA,
+                numLabels: numLabels, isRegression: isRegression, inputFields: fields, tokenizer: tokenizer, tokenizerSHA256: tokSHA,
                 maxLength: maxLength, outDirectory: "\(out)/\(job.split)", shards: shards, threads: threads)
             print(String(format: "%@ %@: %d examples, %d tokens (%.1f per example), %d at max_length %d, %.2f s (%.0f examples/s) -> %@",
                          taskName, r.split, r.examples, r.tokens, Double(r.tokens) / Double(max(r.examples, 1)), r.truncated,

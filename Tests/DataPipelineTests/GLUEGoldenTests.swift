@@ -4,7 +4,7 @@ import Testing
 
 /// Every GLUE row listed in the goldens (RTE, STS-B, CoLA, SST-2; dev as ids, train as
 /// hashes) must encode exactly as Hugging Face did: same input ids, same token type ids.
-/// The sentences come from ../shared/data/glue at test time; the goldens hold only ids.
+/// The sentences come from the shipped datasets/glue at test time; the goldens hold only ids.
 @Suite("GLUE goldens")
 struct GLUEGoldenTests {
     @Test("ids and token type ids match Hugging Face on every row", arguments: Fixtures.Source.allCases)

@@ -4,7 +4,7 @@ import Foundation
 
 @Suite("GLUE and JSONL readers")
 struct GLUEReaderTests {
-    /// Row counts and label counts published for GLUE (and listed in shared/data/glue/SOURCES.md).
+    /// Row counts and label counts published for GLUE (and listed in datasets/glue/SOURCES.md).
     @Test("real GLUE files: row counts and label distributions match the published figures",
           arguments: [
             (GLUETask.rte, "train.tsv", 2490, [1249, 1241]), (.rte, "dev.tsv", 277, [146, 131]),
@@ -106,6 +106,48 @@ struct GLUEReaderTests {
         #expect(throws: DataError(file: path, line: 1, problem: "invalid JSON")) { try JSONLReader().read(file: path) }
     }
 
+    @Test("predict's reader follows what the model was trained on and refuses mismatched rows, naming line and field")
+    func predictionReader() throws {
+        let path = try TestPaths.temporaryDirectory() + "/in.jsonl"
+        try """
+            {"text": "A man sleeps.", "text_pair": "Someone rests."}
+            {"text": "The cat sat.", "text_pair": "A cat is sitting."}
+            {"text": "No pair here."}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        // A pair model (GLUE MRPC): text_pair by default; the third row lacks it.
+        let pair = try JSONLReader.forPrediction(trainedOn: GLUETask.mrpc.inputFields, task: "mrpc", source: "a.safetensors",
+                                                 textOption: nil, pairOption: nil)
+        #expect(throws: DataError(file: path, line: 3, problem: "missing string field \"text_pair\": the model was trained on sentence pairs (task mrpc)")) {
+            try pair.read(file: path)
+        }
+        let two = try pair.read(file: path, skipBad: true)
+        #expect(two.examples.map(\.textB) == ["Someone rests.", "A cat is sitting."] && two.skipped.count == 1)
+        // A single-sentence model (SST-2): rows with text_pair are refused, --pair-field too.
+        let single = try JSONLReader.forPrediction(trainedOn: GLUETask.sst2.inputFields, task: "sst2", source: "a.safetensors",
+                                                   textOption: nil, pairOption: nil)
+        #expect(throws: DataError(file: path, line: 1, problem: "field \"text_pair\" is present: the model was trained on single sentences (task sst2)")) {
+            try single.read(file: path)
+        }
+        #expect(throws: DataError(file: "a.safetensors", line: 0, problem: "the model was trained on single sentences (task sst2); --pair-field text_pair does not apply")) {
+            try JSONLReader.forPrediction(trainedOn: GLUETask.sst2.inputFields, task: "sst2", source: "a.safetensors",
+                                          textOption: nil, pairOption: "text_pair")
+        }
+        // A JSONL task's own field names are the defaults; options still win.
+        let custom = try JSONLReader.forPrediction(trainedOn: InputFields(text: "premise", pair: "hypothesis"), task: "nli",
+                                                   source: "a.safetensors", textOption: nil, pairOption: nil)
+        #expect(custom.textField == "premise" && custom.pairField == "hypothesis")
+        let overridden = try JSONLReader.forPrediction(trainedOn: InputFields(text: "premise", pair: "hypothesis"), task: "nli",
+                                                       source: "a.safetensors", textOption: "text", pairOption: "text_pair")
+        #expect(try overridden.read(file: path, skipBad: true).examples.count == 2)
+        // Nothing recorded: text_pair is refused unless --pair-field asks for pairs.
+        let unknown = try JSONLReader.forPrediction(trainedOn: nil, task: "", source: "a.safetensors", textOption: nil, pairOption: nil)
+        #expect(throws: DataError(file: path, line: 1, problem: "field \"text_pair\" is present: the model does not record whether it takes sentence pairs; pass --pair-field text_pair to read pairs")) {
+            try unknown.read(file: path)
+        }
+        let asked = try JSONLReader.forPrediction(trainedOn: nil, task: "", source: "a.safetensors", textOption: nil, pairOption: "text_pair")
+        #expect(try asked.read(file: path, skipBad: true).examples.count == 2)
+    }
+
     @Test("SHA-256 matches NIST vectors and hashlib on a real file")
     func sha256() throws {
         #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -117,6 +159,24 @@ struct GLUEReaderTests {
         // SOURCES.md lists the sha256 of each GLUE file (computed with hashlib).
         #expect(try SHA256.hex(file: TestPaths.glue("RTE", "dev.tsv"))
                 == "80230dfa1347282e7b532b06a1004a76a710087541189bf874223ddf0e3819fb")
+    }
+
+    /// Every GLUE file the repository ships is byte-identical to the one its SOURCES.md lists,
+    /// and SOURCES.md lists all ten (so a partial clone or an edited file is caught here).
+    @Test("shipped GLUE files match datasets/glue/SOURCES.md")
+    func shippedFilesMatchSources() throws {
+        let sources = try String(contentsOfFile: TestPaths.shippedGLUE + "/SOURCES.md", encoding: .utf8)
+        let rows = sources.split(separator: "\n").compactMap { line -> (String, String)? in
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 4, cells[0].hasSuffix(".tsv"), cells[3].count == 64 else { return nil }
+            return (cells[0], cells[3])
+        }
+        #expect(rows.count == 10)
+        for (file, digest) in rows {
+            let path = TestPaths.shippedGLUE + "/" + file
+            #expect(FileManager.default.fileExists(atPath: path), "missing \(path)")
+            #expect(try SHA256.hex(file: path) == digest, "\(path)")
+        }
     }
 }
 

@@ -11,8 +11,8 @@ enum Fixtures {
     static let minilm = directory.appendingPathComponent("minilm")
     static let robertaBPE = directory.appendingPathComponent("roberta-bpe")
     static let goldens = directory.appendingPathComponent("goldens")
-    /// GLUE data beside the repository: <package root>/../shared/data/glue (also in CI).
-    static let glue = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/glue")
+    /// The GLUE files the repository ships: <package root>/datasets/glue.
+    static let glue = packageRoot.appendingPathComponent("datasets/glue")
 
     /// The two reference tokenizers, each loaded through both file formats.
     enum Source: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -54,7 +54,7 @@ enum Fixtures {
     static func tsvRows(task: String, split: String, header: Bool) throws -> [[String]] {
         let url = glue.appendingPathComponent("\(task)/\(split).tsv")
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw FixtureError("GLUE data not found at \(url.path); the tests expect shared/ beside the package")
+            throw FixtureError("GLUE data not found at \(url.path); it ships with the repository (datasets/glue/SOURCES.md)")
         }
         var bytes = [UInt8](try Data(contentsOf: url))
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }

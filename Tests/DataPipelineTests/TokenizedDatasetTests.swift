@@ -57,6 +57,30 @@ struct TokenizedDatasetTests {
         #expect(b.lengths == [2, 5] && b.labels == [1, 1] && b.valid == [true, false] && b.tokenCount == 7)
     }
 
+    @Test("input fields round-trip as text_field/pair_field; older datasets fall back on the GLUE task")
+    func inputFields() throws {
+        let root = try TestPaths.temporaryDirectory()
+        var m = sampleMetadata()
+        m.inputFields = InputFields(text: "premise", pair: "hypothesis")
+        try TokenizedDatasetWriter.write(sampleRows(4), metadata: m, to: root + "/pairs")
+        #expect(try TokenizedDataset(directory: root + "/pairs").metadata.inputFields == InputFields(text: "premise", pair: "hypothesis"))
+        m.inputFields = InputFields(text: "sentence")
+        try TokenizedDatasetWriter.write(sampleRows(4), metadata: m, to: root + "/single")
+        let single = try TokenizedDataset(directory: root + "/single").metadata
+        #expect(single.inputFields == InputFields(text: "sentence", pair: nil))
+        #expect(try HDF5File.open(root + "/single/" + TokenizedDatasetFormat.shardName(0, of: 1)).root.attribute("pair_field") == .string(""))
+        // Written without the attributes (as before they existed): unknown, GLUE task decides.
+        m.inputFields = nil
+        try TokenizedDatasetWriter.write(sampleRows(4), metadata: m, to: root + "/old")
+        let old = try TokenizedDataset(directory: root + "/old").metadata
+        #expect(old.inputFields == nil)
+        #expect(old.effectiveInputFields == InputFields(text: "text", pair: "text_pair"))  // rte: pairs
+        m.task = "sst2"
+        #expect(m.effectiveInputFields == InputFields(text: "text", pair: nil))
+        m.task = "my-jsonl-task"
+        #expect(m.effectiveInputFields == nil)
+    }
+
     @Test("regression labels are float32")
     func regression() throws {
         let dir = try TestPaths.temporaryDirectory() + "/stsb"

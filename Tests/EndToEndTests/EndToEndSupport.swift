@@ -9,7 +9,8 @@ enum E2E {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
     static let miniLM = packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    static let glue = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/glue").path
+    /// The GLUE files the repository ships (datasets/glue/SOURCES.md).
+    static let glue = packageRoot.appendingPathComponent("datasets/glue").path
     static let scripts = packageRoot.appendingPathComponent("scripts").path
 
     /// Whether the real model is there. launch/test.sh fetches it and sets DCFT_REQUIRE_E2E=1,

@@ -117,9 +117,27 @@ struct BenchCommandTests {
         let r = try ProcessRunner.mpirun(np: 2, "dcft", ["bench", "--model", t.model, "--batch", "4", "--seq", "16",
                                                          "--threads", "1", "--steps", "2", "--warmup", "1"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
-        for fragment in ["ranks 2 × threads 1", "step: median", "tokens/s in all", "of sgemm peak", "allreduce: median"] {
+        for fragment in ["ranks 2 × threads 1", "step: median", "tokens/s in all", "sgemm on the same shapes: best of 4 repetitions ≥ 0.5 s",
+                         "spread", "allreduce: median"] {
             #expect(r.stdout.contains(fragment), "missing \(fragment) in\n\(r.stdout)")
         }
+        #expect(r.stdout.contains("of sgemm peak") != r.stdout.contains("warning: the step's"), "\(r.stdout)")
+    }
+
+    @Test("the sgemm reference: repetitions of at least minSeconds, best as reference; a ratio above 100% becomes a warning")
+    func sgemmReference() {
+        let c = EncoderConfig(architecture: .bert, vocabSize: 10, hiddenSize: 64, numLayers: 1, numHeads: 4, intermediateSize: 256)
+        var ref = SgemmReference(c, rows: 64)
+        ref.minSeconds = 0.05
+        let t0 = Date()
+        for _ in 0..<3 { ref.measure() }
+        #expect(Date().timeIntervalSince(t0) >= 0.15, "each repetition runs for at least minSeconds")
+        #expect(ref.rates.count == 3 && ref.rates.allSatisfy { $0 > 0 && $0.isFinite })
+        #expect(ref.best == ref.rates.max())
+        let half = ref.summary(achieved: ref.best / 2)
+        #expect(half.contains("best of 3 repetitions") && half.hasSuffix("→ 50% of sgemm peak"), "\(half)")
+        let impossible = ref.summary(achieved: ref.best * 1.42)
+        #expect(impossible.contains("warning: the step's") && !impossible.contains("of sgemm peak"), "\(impossible)")
     }
 
     @Test("the FLOP model counts the matmuls a step performs (MiniLM shapes, hand-computed)")
