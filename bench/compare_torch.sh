@@ -16,9 +16,9 @@ root=(); [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
 declare -A ours=([dcft]=dcft [lora]=lora [full]=full)
 median() { grep "step: median" | awk '{print $3}'; }
 for mode in dcft lora full; do
-  d=$(.build/release/dcft bench --model $m --batch 32 --seq 128 --threads 2 --steps "$steps" --adapter "${ours[$mode]}" --lora-rank 1 | median)
+  d=$(.build/release/dcft bench --model $m --batch 32 --seq 128 --threads 2 --steps "$steps" --adapter "${ours[$mode]}" --set adapter.lora_rank=1 --set adapter.lora_alpha=2 | median)
   t=$(python3 bench/torch_step.py $m "$mode" --batch 32 --seq 128 --threads 2 --steps "$steps" | awk '{print $4}')
   d2=$(mpirun "${root[@]}" -np 2 --bind-to core --map-by slot:PE=1 -x OPENBLAS_NUM_THREADS=1 .build/release/dcft bench \
-       --model $m --batch 16 --seq 128 --threads 1 --steps "$steps" --adapter "${ours[$mode]}" --lora-rank 1 | median)
+       --model $m --batch 16 --seq 128 --threads 1 --steps "$steps" --adapter "${ours[$mode]}" --set adapter.lora_rank=1 --set adapter.lora_alpha=2 | median)
   python3 -c "d, d2, t = float('$d'), float('$d2'), float('$t'); print(f'$mode: PyTorch {t:.0f} ms/step; dcft 1x2 {d:.0f} ms (ratio {d / t:.2f}), dcft 2x1 {d2:.0f} ms (ratio {d2 / t:.2f})')"
 done

@@ -20,7 +20,7 @@ for adapter in dcft lora full; do
     bind=(--bind-to core --map-by "slot:PE=$threads"); [ $(( np * threads )) -gt "$cores" ] && bind=(--bind-to none)
     [ "$np" -gt "$cores" ] && bind=(--bind-to none --oversubscribe)
     r=$(mpirun "${root[@]}" -np "$np" "${bind[@]}" -x OPENBLAS_NUM_THREADS=1 .build/release/dcft bench \
-        --batch $(( 32 / np )) --seq 128 --threads "$threads" --steps "$steps" --adapter "$adapter" --lora-rank 8)
+        --batch $(( 32 / np )) --seq 128 --threads "$threads" --steps "$steps" --adapter "$adapter" --set adapter.lora_rank=8)
     ms=$(echo "$r" | awk '/^step: median/ {print $3}')
     tps=$(echo "$r" | awk '/^throughput/ {print $(NF-3)}')
     ar=$(echo "$r" | awk '/^allreduce: median/ {print $3}')

@@ -11,6 +11,7 @@ public struct CollectiveStats: Sendable, Equatable {
         public var calls = 0
         public var bytes = 0
         public var seconds = 0.0
+        public init() {}
     }
     public var allreduce = Entry()
     public var broadcast = Entry()

@@ -31,15 +31,10 @@ public enum AdapterFile {
             "full_fine_tuning": String(h.options.fullFineTuning), "train_pooler": String(h.options.trainPooler),
         ]
         if let text = h.textField { m["text_field"] = text; m["pair_field"] = h.pairField ?? "" }
-        switch h.options.adapter {
-        case .none: m["adapter"] = "none"
-        case .dcft(let o):
-            m["adapter"] = "dcft"
-            m["dcft_kernel"] = String(o.kernel); m["dcft_stride"] = String(o.effectiveStride)
-            m["dcft_alpha"] = String(o.alpha); m["dcft_r"] = String(o.r)
-        case .lora(let o):
-            m["adapter"] = "lora"
-            m["lora_rank"] = String(o.rank); m["lora_alpha"] = String(o.alpha); m["lora_dropout"] = String(o.dropout)
+        m["adapter"] = h.options.adapter?.name ?? "none"
+        if let method = h.options.adapter {
+            let values = method.settings
+            for f in method.fields { m[f.fileKey(method: method.name)] = f.format(values[f.key] ?? f.defaultValue) }
         }
         return m
     }
@@ -59,15 +54,22 @@ public enum AdapterFile {
         o.targetModules = try need("target_modules").split(separator: ",").map(String.init)
         o.fullFineTuning = try need("full_fine_tuning") == "true"
         o.trainPooler = try need("train_pooler") == "true"
-        switch try need("adapter") {
-        case "none": o.adapter = .none
-        case "dcft":
-            o.adapter = .dcft(DCFTOptions(kernel: Int(try need("dcft_kernel"))!, stride: Int(try need("dcft_stride"))!,
-                                          alpha: Float(try need("dcft_alpha"))!, r: Float(try need("dcft_r"))!))
-        case "lora":
-            o.adapter = .lora(LoRAOptions(rank: Int(try need("lora_rank"))!, alpha: Float(try need("lora_alpha"))!,
-                                          dropout: Double(try need("lora_dropout"))!))
-        case let other: throw ConfigError(file: file, problem: "unknown adapter kind \"\(other)\"")
+        let kind = try need("adapter")
+        if kind == "none" {
+            o.adapter = nil
+        } else {
+            guard let method = AdapterRegistry.method(named: kind) else {
+                throw ConfigError(file: file, problem: "unknown adapter kind \"\(kind)\" (this dcft knows \(AdapterRegistry.typeNames.joined(separator: ", ")))")
+            }
+            var settings = AdapterSettings()
+            for f in method.fields {
+                guard let text = m[f.fileKey(method: kind)] else { continue }   // absent in older files: the default
+                guard let v = Double(text) else {
+                    throw ConfigError(file: file, problem: "adapter metadata \"\(f.fileKey(method: kind))\" is not a number: \(text)")
+                }
+                settings[f.key] = v
+            }
+            o.adapter = try method.make(settings: settings, source: file)
         }
         let names = m["label_names"] ?? ""
         let pair = m["pair_field"] ?? ""

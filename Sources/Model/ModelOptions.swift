@@ -1,17 +1,11 @@
-/// Which adapter the encoder's linears get.
-public enum AdapterChoice: Sendable, Equatable {
-    /// No adapter: head-only training (or full fine-tuning with `fullFineTuning`).
-    case none
-    case dcft(DCFTOptions)
-    case lora(LoRAOptions)
-}
-
 /// How a `SequenceClassifier` is built on top of a pretrained encoder.
 public struct ModelOptions: Sendable, Equatable {
     /// The six adaptable modules of every layer.
     public static let allModules = ["query", "key", "value", "attention_output", "intermediate", "output"]
 
-    public var adapter: AdapterChoice = .dcft(DCFTOptions())
+    /// The adapter method on the target modules (any registered `AdapterMethod`); nil = no
+    /// adapter: head-only training (or full fine-tuning with `fullFineTuning`).
+    public var adapter: (any AdapterMethod)? = DCFTOptions()
     /// Modules that get the adapter (subset of `allModules`).
     public var targetModules: [String] = ModelOptions.allModules
     /// Every weight trainable (the baseline that shows what DCFT saves).
@@ -32,12 +26,20 @@ public struct ModelOptions: Sendable, Equatable {
     /// `EncoderLayer.forward`) for about a sixth of the layer's work. `false` runs the full last layer.
     public var firstTokenLastLayer = true
 
-    public init(adapter: AdapterChoice = .dcft(DCFTOptions()), targetModules: [String] = ModelOptions.allModules,
+    public init(adapter: (any AdapterMethod)? = DCFTOptions(), targetModules: [String] = ModelOptions.allModules,
                 fullFineTuning: Bool = false, trainPooler: Bool = true, numLabels: Int = 2,
                 classifierDropout: Double? = nil, hiddenDropout: Double? = nil, attentionDropout: Double? = nil) {
         self.adapter = adapter; self.targetModules = targetModules; self.fullFineTuning = fullFineTuning
         self.trainPooler = trainPooler; self.numLabels = numLabels; self.classifierDropout = classifierDropout
         self.hiddenDropout = hiddenDropout; self.attentionDropout = attentionDropout
+    }
+
+    /// Equal options: the same adapter method with the same settings, and the same other fields.
+    public static func == (a: ModelOptions, b: ModelOptions) -> Bool {
+        a.adapter?.name == b.adapter?.name && a.adapter?.settings == b.adapter?.settings
+            && a.targetModules == b.targetModules && a.fullFineTuning == b.fullFineTuning && a.trainPooler == b.trainPooler
+            && a.numLabels == b.numLabels && a.classifierDropout == b.classifierDropout && a.hiddenDropout == b.hiddenDropout
+            && a.attentionDropout == b.attentionDropout && a.firstTokenLastLayer == b.firstTokenLastLayer
     }
 }
 

@@ -49,15 +49,21 @@ public final class ParameterStore {
         return ref
     }
 
-    /// Allocates the buffers (zeroed). `extraGradientSlots` floats follow the gradients in
-    /// the same buffer: the trainer puts the step's loss and token count there, so one
-    /// allreduce carries them with the gradients.
-    public func allocate(extraGradientSlots: Int = 0) {
+    /// Allocates the buffers (zeroed).
+    public func allocate() {
         precondition(!isAllocated, "allocate() called twice")
         frozen = Buffer(count: frozenCount)
         trainable = Buffer(count: trainableCount)
-        gradients = Buffer(count: trainableCount + extraGradientSlots)
+        gradients = Buffer(count: trainableCount)
         isAllocated = true
+    }
+
+    /// Makes room for `count` floats after the gradients in the same buffer (the gradients are
+    /// zeroed if it grows): a caller that communicates gradients can put per-step values there
+    /// so that one allreduce carries both (`TrainingStep` puts the loss and token count).
+    public func reserveExtraGradientSlots(_ count: Int) {
+        precondition(isAllocated, "reserve slots after allocate()")
+        if gradients.count < trainableCount + count { gradients = Buffer(count: trainableCount + count) }
     }
 
     /// Pointer to the extra gradient slots (after the last trainable gradient).

@@ -6,8 +6,9 @@ extension SequenceClassifier {
     public func mergedTensors() -> [(name: String, shape: [Int], data: [Float])] {
         var merged: [String: [Float]] = [:]
         for layer in layers { for (_, lin) in layer.linears { merged[lin.name + ".weight"] = lin.mergedWeight(store: store) } }
+        let adapterNames = adapterParameterNames
         return store.entries.compactMap { e in
-            if e.name.contains(".dcft_") || e.name.contains(".lora_") { return nil }
+            if adapterNames.contains(e.name) { return nil }
             return (e.name, e.shape, merged[e.name] ?? store.get(e.name))
         }
     }

@@ -7,8 +7,8 @@ extension SequenceClassifier {
     static let ignorableSuffixes = ["position_ids"]
 
     /// Whether `name` is a head or adapter tensor that is initialised when the source lacks it.
-    func isInitialisable(_ name: String) -> Bool {
-        name.hasPrefix("classifier.") || name.contains(".dcft_") || name.contains(".lora_")
+    func isInitialisable(_ name: String, adapterNames: Set<String>) -> Bool {
+        name.hasPrefix("classifier.") || adapterNames.contains(name)
             || (config.architecture == .bert && name.hasPrefix("bert.pooler."))
     }
 
@@ -25,6 +25,8 @@ extension SequenceClassifier {
         var err = WeightLoadError(source: sourceName)
         var loaded = Set<String>(), used = Set<String>()
         let available = Set(source.tensorNames)
+        let adapterNames = adapterParameterNames
+        func isInitialisable(_ name: String) -> Bool { self.isInitialisable(name, adapterNames: adapterNames) }
         for e in store.entries {
             let short = e.name.hasPrefix(prefix) ? String(e.name.dropFirst(prefix.count)) : e.name
             guard let key = [e.name, short].first(where: { available.contains($0) }) else {
@@ -57,19 +59,7 @@ extension SequenceClassifier {
     /// biases (transformers' `initializer_range`). Draws in registration order from `rng`.
     public func initializeTrainable(rng: inout SeededRNG, skip: Set<String>? = nil) {
         let skip = skip ?? initialised
-        for layer in layers {
-            for (_, lin) in layer.linears {
-                switch lin.adapter {
-                case .none: break
-                case .dcft(let a):
-                    if !skip.contains(lin.name + ".dcft_A") {
-                        if case .dcft(let o) = options.adapter { a.initialize(store: store, std: o.initStd, rng: &rng) }
-                    }
-                case .lora(let a):
-                    if !skip.contains(lin.name + ".lora_A.weight") { a.initialize(store: store, rng: &rng) }
-                }
-            }
-        }
+        for a in adapters where !a.parameterNames.contains(where: skip.contains) { a.initialize(store: store, rng: &rng) }
         for lin in [head.dense, head.projection] where !skip.contains(lin.name + ".weight") {
             rng.fillNormal(UnsafeMutableBufferPointer(start: store.values(lin.weight), count: lin.weight.count), std: Float(0.02))
             store.values(lin.bias).update(repeating: 0, count: lin.bias.count)

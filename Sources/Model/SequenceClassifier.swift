@@ -41,47 +41,45 @@ public final class SequenceClassifier {
         guard unknown.isEmpty else {
             throw ConfigError(file: "model options", problem: "unknown target module(s) \(unknown); valid: \(ModelOptions.allModules.joined(separator: ", "))")
         }
-        if case .dcft(let d) = options.adapter {
-            for (i, o) in [(cfg.hiddenSize, cfg.hiddenSize), (cfg.hiddenSize, cfg.intermediateSize)] {
-                if let why = d.incompatibility(inFeatures: i, outFeatures: o) { throw ConfigError(file: "model options", problem: "DCFT: \(why)") }
+        if let method = options.adapter {
+            for (i, o) in [(cfg.hiddenSize, cfg.hiddenSize), (cfg.hiddenSize, cfg.intermediateSize), (cfg.intermediateSize, cfg.hiddenSize)] {
+                if let why = method.incompatibility(inFeatures: i, outFeatures: o) {
+                    throw ConfigError(file: "model options", problem: "\(method.name) adapter: \(why)")
+                }
             }
         }
         let store = self.store, pre = prefix
         embeddings = Embeddings(store: store, prefix: pre, config: cfg, trainable: full)
         layers = (0..<cfg.numLayers).map { EncoderLayer(store: store, prefix: "\(pre)encoder.layer.\($0).", config: cfg, trainable: full) }
         for layer in layers {
-            for (name, lin) in layer.linears where options.targetModules.contains(name) {
-                switch options.adapter {
-                case .none: break
-                case .dcft(let o): lin.attachDCFT(store: store, options: o)
-                case .lora(let o): lin.attachLoRA(store: store, options: o)
-                }
+            if let method = options.adapter {
+                for (name, lin) in layer.linears where options.targetModules.contains(name) { lin.attach(method, store: store) }
             }
         }
         head = ClassificationHead(store: store, config: cfg, numLabels: options.numLabels,
                                   dropout: options.classifierDropout ?? cfg.classifierDropout ?? cfg.hiddenDropout,
                                   trainDense: options.trainPooler || full)
-        store.allocate(extraGradientSlots: SequenceClassifier.extraGradientSlots)
+        store.allocate()
     }
 
-    /// Slots after the gradients in `store.gradients` (loss sum, token count, spare).
-    public static let extraGradientSlots = 4
+    /// Every adapter, layer by layer, module by module.
+    public var adapters: [LinearAdapter] { layers.flatMap { $0.linears.compactMap(\.1.adapter) } }
 
-    /// Every DCFT adapter, layer by layer, module by module.
-    public var dcftAdapters: [DCFTAdapter] {
-        layers.flatMap { $0.linears.compactMap { if case .dcft(let a) = $0.1.adapter { return a } else { return nil } } }
-    }
+    /// The adapters of one concrete type (e.g. `DCFTAdapter.self`), for tests and tools.
+    public func adapters<T: LinearAdapter>(of type: T.Type) -> [T] { adapters.compactMap { $0 as? T } }
 
-    /// Every LoRA adapter.
-    public var loraAdapters: [LoRAAdapter] {
-        layers.flatMap { $0.linears.compactMap { if case .lora(let a) = $0.1.adapter { return a } else { return nil } } }
-    }
+    /// Trainable scalars in adapters (the rest of the trainable tensors are the head's, or
+    /// everything under full fine-tuning).
+    public var adapterParameterCount: Int { adapters.reduce(0) { $0 + $1.parameterCount } }
+
+    /// Names of every adapter tensor.
+    public var adapterParameterNames: Set<String> { Set(adapters.flatMap(\.parameterNames)) }
 
     /// Index of the lowest layer holding a trainable tensor (layers below need no backward),
     /// or `layers.count` when only the head trains.
     var lowestTrainableLayer: Int {
         if options.fullFineTuning { return 0 }
-        for (i, l) in layers.enumerated() where l.linears.contains(where: { if case .none = $0.1.adapter { return false } else { return true } }) {
+        for (i, l) in layers.enumerated() where l.linears.contains(where: { $0.1.adapter != nil }) {
             return i
         }
         return layers.count

@@ -25,6 +25,10 @@ public final class Trainer {
     let outputDir: String
     let log: RunLog?
     let perRankBatch: Int
+    /// The one training step (shared with `dcft bench` and the tests).
+    public let trainingStep: TrainingStep
+    let evaluationSchedule: EvaluationSchedule
+    let checkpoints: CheckpointManager
     /// Optimizer steps of the whole run.
     public let totalSteps: Int
 
@@ -38,52 +42,57 @@ public final class Trainer {
     /// Per-step mean losses of this process's run (for tests and the summary).
     public internal(set) var losses: [Int: Double] = [:]
     public internal(set) var lastReport: MetricReport?
-    var faultToThrow: Error?
 
     /// Sets up model, data and optimizer; with `resume`, continues from a checkpoint file.
     public init(config: TrainConfig, comm: Communicator, resume: String? = nil) throws {
         self.config = config
         self.comm = comm
-        let threads = Trainer.threadsPerRank(config.int("train.threads"))
+        let threads = Trainer.threadsPerRank(config.train.threads)
         BLAS.threads = 1           // dcft splits large products itself (Matmul.gemm)
         Parallel.threads = threads
 
-        let dir = try ModelDirectory(path: config.string("model"))
-        train = try TokenizedDataset(directory: config.string("data.train"))
-        devs = try config.strings("data.dev").map { try TokenizedDataset(directory: $0) }
+        let dir = try ModelDirectory(path: config.model)
+        train = try TokenizedDataset(directory: config.data.train)
+        devs = try config.data.dev.map { try TokenizedDataset(directory: $0) }
         let tokSHA = try Trainer.tokenizerSHA256(modelDirectory: dir.path)
         for ds in [train] + devs {
             try ds.require(tokenizerSHA256: tokSHA, maxLength: dir.config.maxPositions, numLabels: train.metadata.numLabels)
         }
-        task = TaskInfo(name: config.string("task"), dataset: train.metadata)
+        task = TaskInfo(name: config.task, dataset: train.metadata)
         if let t = GLUETask(name: task.name) { try train.require(task: t.rawValue) }
 
-        let world = comm.size, accum = config.int("train.accumulation"), batch = config.int("train.batch_size")
+        let world = comm.size, accum = config.train.accumulation, batch = config.train.batchSize
         guard batch % (world * accum) == 0 else {
             throw ConfigurationError(source: config.source, message: "train.batch_size \(batch) is not divisible by ranks × accumulation = \(world) × \(accum)")
         }
         perRankBatch = batch / (world * accum)
-        let seed = UInt64(config.int("train.seed"))
+        let seed = UInt64(config.train.seed)
         sampler = EpochSampler(lengths: train.lengths, perRankBatch: perRankBatch, worldSize: world, rank: comm.rank,
-                               accumulation: accum, seed: seed, bucketWindow: config.int("train.bucket_window"))
-        let byEpochs = Int((config.double("train.epochs") * Double(sampler.stepsPerEpoch)).rounded(.up))
-        let cap = config.int("train.max_steps")
-        totalSteps = cap > 0 ? (config.double("train.epochs") > 0 ? min(cap, byEpochs) : cap) : byEpochs
-        schedule = LinearSchedule(peak: config.double("train.lr"), total: totalSteps,
-                                  warmupSteps: config.int("train.warmup_steps"), warmupRatio: config.double("train.warmup_ratio"))
+                               accumulation: accum, seed: seed, bucketWindow: config.train.bucketWindow)
+        let epochs = config.train.epochs
+        let byEpochs = Int((epochs * Double(sampler.stepsPerEpoch)).rounded(.up))
+        let cap = config.train.maxSteps
+        totalSteps = cap > 0 ? (epochs > 0 ? min(cap, byEpochs) : cap) : byEpochs
+        schedule = LinearSchedule(peak: config.train.lr, total: totalSteps,
+                                  warmupSteps: config.train.warmupSteps, warmupRatio: config.train.warmupRatio)
 
         model = try SequenceClassifier.pretrained(dir, options: config.modelOptions(numLabels: task.numLabels), seed: seed)
-        optimizer = AdamW(store: model.store, beta1: Float(config.double("train.adam_beta1")), beta2: Float(config.double("train.adam_beta2")),
-                          eps: Float(config.double("train.adam_eps")), weightDecay: Float(config.double("train.weight_decay")))
+        optimizer = AdamW(store: model.store, beta1: Float(config.train.adamBeta1), beta2: Float(config.train.adamBeta2),
+                          eps: Float(config.train.adamEps), weightDecay: Float(config.train.weightDecay))
+        trainingStep = TrainingStep(model: model, optimizer: optimizer, reducer: comm,
+                                    settings: config.stepSettings(perRankExamples: perRankBatch * accum))
+        trainingStep.beforeReduce = FaultInjection.from(environment: ProcessInfo.processInfo.environment, rank: comm.rank)?.hook
+        evaluationSchedule = EvaluationSchedule(evalEvery: config.eval.everySteps, checkpointEvery: config.checkpoint.everySteps)
         baseSHA = try SHA256.hex(file: dir.weightsPath)
         rng = SeededRNG(seed: seed, stream: 1000 + UInt64(comm.rank))
-        outputDir = config.string("output_dir")
+        outputDir = config.outputDir
+        checkpoints = CheckpointManager(directory: outputDir, keepLast: config.checkpoint.keepLast)
 
         try Trainer.checkConsistency(comm: comm, baseSHA: baseSHA, config: config.yaml, model: model)
 
         var resumed: Checkpoint? = nil
         if let resume {
-            let path = resume == "auto" ? Trainer.latestCheckpoint(in: outputDir) : resume
+            let path = resume == "auto" ? checkpoints.latest() : resume
             if let path {
                 let c = try Checkpoint.read(path)
                 guard c.worldSize == world else {
@@ -101,11 +110,11 @@ public final class Trainer {
             }
         }
         log = comm.rank == 0 ? try RunLog(directory: outputDir, resumeFrom: resumed?.step ?? (resume == nil ? nil : 0),
-                                                  progress: config.string("log.progress")) : nil
+                                                  progress: config.log.progress) : nil
         if let log {
-            let adapters = model.dcftAdapters.reduce(0) { $0 + $1.parameterCount } + model.loraAdapters.reduce(0) { $0 + $1.parameterCount }
+            let adapters = model.adapterParameterCount
             log.say("dcft train: task \(task.name), \(world) rank(s) × \(threads) thread(s), \(train.count) examples, global batch \(batch) (\(perRankBatch) per rank × \(world) × \(accum) accumulation), \(totalSteps) steps")
-            log.say("trainable: \(model.store.trainableParameterCount) parameters (adapters \(adapters), head \(model.store.trainableParameterCount - adapters)); allreduce \(4 * (model.store.trainableParameterCount + SequenceClassifier.extraGradientSlots)) bytes per step")
+            log.say("trainable: \(model.store.trainableParameterCount) parameters (adapters \(adapters), head \(model.store.trainableParameterCount - adapters)); allreduce \(trainingStep.allreduceBytes) bytes per step")
             if let r = resumed { log.say("resumed from step \(r.step) (epoch \(r.epoch), position \(r.position))") }
         }
     }
@@ -144,11 +153,5 @@ public final class Trainer {
         if status[0] != 0 {
             throw ConfigurationError(source: "startup check", message: problem.isEmpty ? "rank 0 found ranks that differ in base weights, configuration or layout" : problem)
         }
-    }
-
-    /// The newest `ckpt-step*.h5` in a run directory.
-    static func latestCheckpoint(in dir: String) -> String? {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.filter { $0.hasPrefix("ckpt-step") && $0.hasSuffix(".h5") }.sorted().last.map { dir + "/" + $0 }
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Collectives
+import DataPipeline
 import Model
 import TensorCore
+import Train
 
 /// `dcft bench`: times training steps on synthetic batches of fixed shape and reports
 /// ms/step, tokens/s, achieved GFLOP/s against the sgemm throughput measured on the same
@@ -10,15 +12,19 @@ import TensorCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time training steps and compare with the sgemm peak on the same shapes.",
-        discussion: "mpirun -np 2 dcft bench --batch 16 --seq 128 --threads 1 (per-rank batch; global = batch × ranks)")
+        discussion: """
+            mpirun -np 2 dcft bench --batch 16 --seq 128 --threads 1 (per-rank batch; global = batch × ranks).
+            The step is the trainer's own (TrainingStep: forward, loss, backward, penalty, allreduce,
+            clipping, AdamW). Adapter options as in a config: --set adapter.kernel=2, --set adapter.lora_rank=1.
+            """)
 
     @Option(help: "Hugging Face model directory.") var model: String = "models/all-MiniLM-L6-v2"
     @Option(help: "Per-rank batch size.") var batch: Int = 32
     @Option(help: "Sequence length (every row full, no padding).") var seq: Int = 128
     @Option(help: "Threads per rank (BLAS and kernels).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "dcft, lora, none (head only) or full.") var adapter: String = "dcft"
-    @Option(help: "DCFT kernel d.") var kernel: Int = 8
-    @Option(help: "LoRA rank.") var loraRank: Int = 1
+    @Option(help: "An adapter method (\(AdapterRegistry.methods.map { $0.name }.joined(separator: ", "))), none (head only) or full.")
+    var adapter: String = "dcft"
+    @Option(name: .customLong("set"), help: "Override a config key, e.g. adapter.kernel=2 (repeatable).") var overrides: [String] = []
     @Option(help: "Timed steps.") var steps: Int = 10
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
     @Option(help: "sgemm reference repetitions (each at least 0.5 s), interleaved with the timed steps.") var referenceReps: Int = 4
@@ -30,23 +36,25 @@ struct Bench: ParsableCommand {
         BLAS.threads = 1           // dcft splits large products itself (Matmul.gemm)
         Parallel.threads = threads
         let dir = try ModelDirectory(path: model)
-        var opts = ModelOptions(numLabels: 2, hiddenDropout: 0.1, attentionDropout: 0.1)
-        switch adapter {
-        case "dcft": opts.adapter = .dcft(DCFTOptions(kernel: kernel))
-        case "lora": opts.adapter = .lora(LoRAOptions(rank: loraRank, alpha: Float(2 * loraRank)))
-        case "none": opts.adapter = .none
-        case "full": opts.adapter = .none; opts.fullFineTuning = true
-        default: throw ValidationError("--adapter must be dcft, lora, none or full")
-        }
+        // The adapter and its options go through the same configuration code as `dcft train`.
+        let full = adapter == "full"
+        let cfg = try TrainConfig.load(file: nil, overrides: ["task=bench", "adapter.type=\(full ? "none" : adapter)",
+                                                             "adapter.full_fine_tuning=\(full)", "train.hidden_dropout=0.1",
+                                                             "train.attention_dropout=0.1", "train.orth_gamma=0.1"] + overrides)
+        var opts = try cfg.modelOptions(numLabels: 2)
         opts.firstTokenLastLayer = !fullLastLayer
         let net = try SequenceClassifier.pretrained(dir, options: opts)
         let c = dir.config, n = batch * seq
         var rng = SeededRNG(seed: 1, stream: UInt64(comm.rank))
         let lo = min(1000, c.vocabSize / 2)  // skip the special and rare low ids
-        let ids = (0..<n).map { _ in Int32(lo + Int(rng.next() % UInt64(c.vocabSize - lo))) }
-        let types = [Int32](repeating: 0, count: n), mask = [Float](repeating: 1, count: n)
-        let labels = (0..<batch).map { Float($0 % 2) }
+        var b = Batch(rows: batch, length: seq, padID: 0)
+        b.inputIDs = (0..<n).map { _ in Int32(lo + Int(rng.next() % UInt64(c.vocabSize - lo))) }
+        b.attentionMask = [Float](repeating: 1, count: n)
+        b.lengths = [Int](repeating: seq, count: batch)
+        b.labels = (0..<batch).map { Float($0 % 2) }
         let count = net.store.trainableParameterCount
+        let optimizer = AdamW(store: net.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+        let step = TrainingStep(model: net, optimizer: optimizer, reducer: comm, settings: cfg.stepSettings(perRankExamples: batch))
         var times: [Double] = [], commTimes: [Double] = []
         // The sgemm reference is measured between the timed steps, so that it sees the same
         // machine (load, clocks) as they do: one repetition before the first timed step and
@@ -59,15 +67,9 @@ struct Bench: ParsableCommand {
             if timed >= 0 && timed % every == 0 && reference.rates.count < reps { reference.measure() }
             try comm.barrier()
             let t0 = DispatchTime.now().uptimeNanoseconds
-            net.store.gradients.zero()
-            try net.forward(inputIDs: ids, tokenTypeIDs: types, attentionMask: mask, batch: batch, length: seq, training: true, rng: &rng)
-            let (_, dl) = try net.loss(labels: labels)
-            net.backward(dLogits: dl)
-            let c0 = comm.stats.allreduce.seconds
-            try comm.allreduce(net.store.gradients.buffer)
-            let commSeconds = comm.stats.allreduce.seconds - c0
+            let r = try step.run([b], step: s, lr: 1e-4, rng: &rng)
             let t1 = DispatchTime.now().uptimeNanoseconds
-            if s >= warmup { times.append(Double(t1 - t0) * 1e-9); commTimes.append(commSeconds) }
+            if s >= warmup { times.append(Double(t1 - t0) * 1e-9); commTimes.append(r.allreduceSeconds) }
         }
         while reference.rates.count < reps { reference.measure() }
         let flops = Self.stepFLOPs(c, batch: batch, seq: seq, full: opts.fullFineTuning, headOnly: adapter == "none",
@@ -75,8 +77,9 @@ struct Bench: ParsableCommand {
         guard comm.rank == 0 else { return }
         let med = times.sorted()[times.count / 2], comm_ = commTimes.sorted()[commTimes.count / 2]
         let gflops = flops / med / 1e9
-        print("model \(model): h \(c.hiddenSize), layers \(c.numLayers)\(fullLastLayer ? " (full last layer)" : ""), adapter \(adapter)\(adapter == "dcft" ? " d=\(kernel)" : adapter == "lora" ? " r=\(loraRank)" : "")")
-        print("ranks \(comm.size) × threads \(threads); per-rank batch \(batch) × seq \(seq); trainable \(count) (allreduce \(4 * (count + SequenceClassifier.extraGradientSlots)) bytes)")
+        let settings = opts.adapter.map { m in " " + m.fields.map { "\($0.key)=\($0.format(m.settings[$0.key] ?? $0.defaultValue))" }.joined(separator: " ") } ?? ""
+        print("model \(model): h \(c.hiddenSize), layers \(c.numLayers)\(fullLastLayer ? " (full last layer)" : ""), adapter \(adapter)\(settings)")
+        print("ranks \(comm.size) × threads \(threads); per-rank batch \(batch) × seq \(seq); trainable \(count) (allreduce \(step.allreduceBytes) bytes)")
         print(String(format: "step: median %.1f ms over %d steps (min %.1f, max %.1f)", med * 1000, times.count, times.min()! * 1000, times.max()! * 1000))
         print(String(format: "throughput: %.0f tokens/s per rank, %.0f tokens/s in all", Double(n) / med, Double(n * comm.size) / med))
         print(String(format: "compute: %.1f GFLOP per step per rank, %.1f GFLOP/s achieved", flops / 1e9, gflops))

@@ -56,7 +56,7 @@ struct Predict: ParsableCommand {
             if !header.labelNames.isEmpty { labelNames = header.labelNames }
         } else {
             let k = dir.config.numLabels ?? 2
-            net = try SequenceClassifier(config: dir.config, options: ModelOptions(adapter: .none, numLabels: k))
+            net = try SequenceClassifier(config: dir.config, options: ModelOptions(adapter: nil, numLabels: k))
             let loaded = try net.load(from: try SafeTensorsFile(path: dir.weightsPath), sourceName: dir.weightsPath)
             guard loaded.contains(net.head.projection.name + ".weight") else {
                 throw ValidationError("\(model) has no classification head (\(net.head.projection.name).weight); pass --adapter, or a directory written by `dcft merge`")

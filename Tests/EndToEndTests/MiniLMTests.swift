@@ -10,7 +10,7 @@ struct MiniLMTests {
     /// scale·A·B·C ≈ 0.1), written to an adapter file the CLI reads.
     func makeAdapter(in dir: String, kernel: Int, numLabels: Int, task: String = "rte") throws -> String {
         let md = try ModelDirectory(path: E2E.miniLM)
-        let opts = ModelOptions(adapter: .dcft(DCFTOptions(kernel: kernel, alpha: 32, initStd: 0.3)), numLabels: numLabels)
+        let opts = ModelOptions(adapter: DCFTOptions(kernel: kernel, alpha: 32, initStd: 0.3), numLabels: numLabels)
         let model = try SequenceClassifier.pretrained(md, options: opts, seed: 11)
         let path = dir + "/adapter-d\(kernel).safetensors"
         try AdapterFile.write(model: model, to: path, baseModelSHA256: try SHA256.hex(file: md.weightsPath),

@@ -22,8 +22,8 @@ struct AdaptedLinearTests {
         let store = ParameterStore()
         let lin = AdaptedLinear(store: store, name: "l", inFeatures: inF, outFeatures: outF, trainable: false)
         switch kind {
-        case let .dcft(d, s): lin.attachDCFT(store: store, options: DCFTOptions(kernel: d, stride: s))
-        case let .lora(r): lin.attachLoRA(store: store, options: LoRAOptions(rank: r, alpha: Float(2 * r)))
+        case let .dcft(d, s): lin.attach(DCFTOptions(kernel: d, stride: s), store: store)
+        case let .lora(r): lin.attach(LoRAOptions(rank: r, alpha: Float(2 * r)), store: store)
         }
         store.allocate()
         var rng = SeededRNG(seed: 77)
@@ -54,17 +54,17 @@ struct AdaptedLinearTests {
                         rows: rows, inFeatures: inF, outFeatures: outF)
         store.gradients.zero()
         switch lin.adapter {
-        case .dcft(let a):
+        case let a as DCFTAdapter:
             var u = [Float](repeating: 0, count: rows * a.kernel), v = u, work = [Float](repeating: 0, count: a.workCount(rows: rows))
             a.forward(store: store, x: x, y: &yRef, u: &u, v: &v, rows: rows)
             a.backward(store: store, x: x, u: u, v: v, dy: dy, dx: &dxRef, rows: rows, work: &work)
-        case .lora(let a):
+        case let a as LoRAAdapter:
             var t = [Float](repeating: 0, count: rows * a.rank), scratch = [Float](repeating: 0, count: a.rank * outF)
             var work = [Float](repeating: 0, count: a.workCount(rows: rows, training: true))
             a.forward(store: store, x: x, y: &yRef, t: &t, xd: nil, keep: nil, scratch: &scratch, rows: rows,
                       training: true, rng: &noise)
             a.backward(store: store, x: x, t: t, xd: nil, keep: nil, dy: dy, dx: &dxRef, rows: rows, training: true, work: &work)
-        case .none: break
+        default: break
         }
         let refGrads = adapterGradients()
 

@@ -87,8 +87,8 @@ struct DCFTAdapterTests {
     func paperCounts(d: Int, expected: Int) throws {
         let cfg = EncoderConfig(architecture: .bert, vocabSize: 1, hiddenSize: 768, numLayers: 12, numHeads: 12,
                                 intermediateSize: 3072, maxPositions: 1, typeVocabSize: 1)
-        let model = try SequenceClassifier(config: cfg, options: ModelOptions(adapter: .dcft(DCFTOptions(kernel: d)), numLabels: 2))
-        let adapterCount = model.dcftAdapters.reduce(0) { $0 + $1.parameterCount }
+        let model = try SequenceClassifier(config: cfg, options: ModelOptions(adapter: DCFTOptions(kernel: d), numLabels: 2))
+        let adapterCount = model.adapters(of: DCFTAdapter.self).reduce(0) { $0 + $1.parameterCount }
         #expect(adapterCount == expected)
         // Per-layer formula of DESIGN.md §2: 4·(2h/d + d²) + 2·(h/d + f/d + d²).
         let perLayer = 4 * (2 * 768 / d + d * d) + 2 * (768 / d + 3072 / d + d * d)
@@ -96,7 +96,7 @@ struct DCFTAdapterTests {
         // The flat trainable buffer holds exactly the adapters plus the head (pooler + classifier).
         let head = (768 * 768 + 768) + (2 * 768 + 2)  // pooler + classifier
         #expect(model.store.trainableParameterCount == expected + head)
-        #expect(model.dcftAdapters.count == 72)
+        #expect(model.adapters(of: DCFTAdapter.self).count == 72)
     }
 
     @Test("the orthogonality penalties: reference mean |‖v‖²−1| and paper Σ(‖v‖²−1)², with gradients")
@@ -104,14 +104,14 @@ struct DCFTAdapterTests {
         let (store, a) = adapter(inF: 16, outF: 16, d: 8, s: 8)
         store.set("m.dcft_A", [2, 0]); store.set("m.dcft_B", [0.5, 0.5])  // ‖A‖² = 4, ‖B‖² = 0.5
         store.gradients.zero()
-        let r = OrthogonalityPenalty.reference.apply(store: store, adapters: [a], gamma: 0.1)
+        let r = OrthogonalityPenalty.reference.apply(store: store, vectors: a.orthogonalVectors, gamma: 0.1)
         #expect(abs(r - 0.175) < 1e-7)  // 0.1·(|4−1| + |0.5−1|)/2
         let gA: [Float] = [0.2, 0]       // γ·sign(‖A‖²−1)·2A/count = 0.1·1·2·[2,0]/2
         let gB: [Float] = [-0.05, -0.05] // 0.1·(−1)·2·[0.5,0.5]/2
         #expect(store.getGradient("m.dcft_A") == gA)
         #expect(store.getGradient("m.dcft_B") == gB)
         store.gradients.zero()
-        let p = OrthogonalityPenalty.paper.apply(store: store, adapters: [a], gamma: 0.1)
+        let p = OrthogonalityPenalty.paper.apply(store: store, vectors: a.orthogonalVectors, gamma: 0.1)
         #expect(abs(p - 0.925) < 1e-6)  // 0.1·(3² + 0.5²)
         let pA: [Float] = [2.4, 0]       // γ·4(‖A‖²−1)·A = 0.1·4·3·[2,0]
         #expect(store.getGradient("m.dcft_A") == pA)

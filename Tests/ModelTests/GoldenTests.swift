@@ -49,11 +49,11 @@ func goldenModel(_ g: Golden, dropout: Double = 0, firstTokenLastLayer: Bool = t
     options.fullFineTuning = g.json["full"] as! Bool
     switch g.string("adapter") {
     case "dcft":
-        options.adapter = .dcft(DCFTOptions(kernel: g.int("kernel"), stride: g.int("stride"), alpha: Float(g.double("alpha")), r: 8))
+        options.adapter = DCFTOptions(kernel: g.int("kernel"), stride: g.int("stride"), alpha: Float(g.double("alpha")), r: 8)
     case "lora":
-        options.adapter = .lora(LoRAOptions(rank: g.int("lora_rank"), alpha: Float(g.double("lora_alpha"))))
+        options.adapter = LoRAOptions(rank: g.int("lora_rank"), alpha: Float(g.double("lora_alpha")))
     default:
-        options.adapter = .none
+        options.adapter = nil
     }
     let model = try SequenceClassifier(config: config, options: options)
     try model.load(from: try SafeTensorsFile(path: dir + "/model.safetensors"), sourceName: dir)
@@ -74,7 +74,7 @@ func goldenStep(_ model: SequenceClassifier, _ g: Golden) throws -> (loss: Float
     let out = Array(UnsafeBufferPointer(start: logits, count: shape[0] * g.int("num_labels")))
     let (task, dLogits) = try model.loss(labels: g.floats("labels"))
     let penalty = OrthogonalityPenalty(rawValue: g.string("penalty"))!
-        .apply(store: model.store, adapters: model.dcftAdapters, gamma: Float(g.double("gamma")))
+        .apply(store: model.store, vectors: model.adapters.orthogonalVectors, gamma: Float(g.double("gamma")))
     model.backward(dLogits: dLogits)
     return (task + penalty, task, out)
 }

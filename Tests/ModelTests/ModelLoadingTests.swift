@@ -63,7 +63,7 @@ struct ModelLoadingTests {
         let config = try EncoderConfig.load(file: dir + "/config.json")  // h = 40, f = 72
         #expect(throws: ConfigError.self) { try SequenceClassifier(config: config, options: ModelOptions(targetModules: ["qurey"])) }
         #expect(throws: ConfigError.self) {
-            try SequenceClassifier(config: config, options: ModelOptions(adapter: .dcft(DCFTOptions(kernel: 16))))
+            try SequenceClassifier(config: config, options: ModelOptions(adapter: DCFTOptions(kernel: 16)))
         }
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import Train
+import Model
 
 @Suite("Training configuration")
 struct ConfigTests {
@@ -23,15 +24,15 @@ struct ConfigTests {
     func layering() throws {
         let f = try write("task: rte\ntrain:\n  lr: 1.2e-3\n  epochs: 50\nadapter:\n  kernel: 2\n")
         let c = try TrainConfig.load(file: f, overrides: ["train.lr=5e-4", "adapter.target_modules=[query, value]"])
-        #expect(c.double("train.lr") == 5e-4)
-        #expect(c.double("train.epochs") == 50)
-        #expect(c.int("adapter.kernel") == 2)
-        #expect(c.int("train.batch_size") == 32)  // default
-        #expect(c.strings("adapter.target_modules") == ["query", "value"])
-        #expect(c.string("output_dir") == "runs/rte" && c.strings("data.dev") == ["data/rte/dev"])
-        let o = c.modelOptions(numLabels: 2)
+        #expect(c.train.lr == 5e-4)
+        #expect(c.train.epochs == 50)
+        #expect(c.adapter.options["kernel"] == 2)
+        #expect(c.train.batchSize == 32)  // default
+        #expect(c.adapter.targetModules == ["query", "value"])
+        #expect(c.outputDir == "runs/rte" && c.data.dev == ["data/rte/dev"])
+        let o = try c.modelOptions(numLabels: 2)
         #expect(o.targetModules == ["query", "value"])
-        if case .dcft(let d) = o.adapter { #expect(d.kernel == 2 && d.alpha == 32) } else { Issue.record("not DCFT") }
+        if let d = o.adapter as? DCFTOptions { #expect(d.kernel == 2 && d.alpha == 32) } else { Issue.record("not DCFT") }
     }
 
     @Test("unknown keys are refused with the closest valid name")
@@ -45,11 +46,27 @@ struct ConfigTests {
     func badValues() throws {
         expectError("train.batch_size: expected integer", file: try write("task: rte\ntrain:\n  batch_size: many\n"))
         expectError("adapter.type: lora2 is not one of dcft, lora, none", file: nil, overrides: ["task=rte", "adapter.type=lora2"])
+        expectError("train.batch_size: 0 is out of range (≥ 1)", file: nil, overrides: ["task=rte", "train.batch_size=0"])
+        expectError("adapter.lora_dropout: 1 is out of range (0…0.999999)", file: nil, overrides: ["task=rte", "adapter.lora_dropout=1"])
+        expectError("adapter (dcft): stride 9 must be at most kernel 8", file: nil, overrides: ["task=rte", "adapter.stride=9"])
+        expectError("train.lr: 0 is out of range", file: nil, overrides: ["task=rte", "train.lr=0"])
         expectError("required key \"task\"", file: try write("train:\n  lr: 1e-3\n"))
         expectError("adapter.target_modules: unknown [\"qurey\"]", file: nil, overrides: ["task=rte", "adapter.target_modules=[qurey]"])
         expectError("no such config file", file: "/nonexistent/x.yaml")
         expectError("invalid YAML", file: try write("task: [rte\n"))
         expectError("expected key=value", file: nil, overrides: ["task"])
+    }
+
+    @Test("--list-keys is generated from the section types and the registered adapters' fields")
+    func listKeys() throws {
+        let table = ConfigSchema.markdown
+        for f in TrainSection.fields + EvalSection.fields + CheckpointSection.fields + LogSection.fields + HeadSection.fields + DataSection.fields {
+            #expect(table.contains("| `\(f.name)` |"), "\(f.name) missing from --list-keys")
+        }
+        for m in AdapterRegistry.methods { for f in m.fields { #expect(table.contains("| `adapter.\(f.key)` |")) } }
+        // Every key decodes into a struct property: the resolved YAML lists each key once.
+        let c = try TrainConfig.load(file: nil, overrides: ["task=rte"])
+        #expect(c.yaml.split(separator: "\n").count == ConfigSchema.keys.count)
     }
 
     @Test("every committed GLUE config loads and carries the reference hyperparameters")
@@ -60,14 +77,14 @@ struct ConfigTests {
         #expect(files.count >= 11)
         for f in files { _ = try TrainConfig.load(file: dir + "/" + f) }
         let rte = try TrainConfig.load(file: dir + "/rte.yaml")
-        #expect(rte.double("train.lr") == 1.2e-3 && rte.double("adapter.alpha") == 32 && rte.double("train.orth_gamma") == 0.3)
-        #expect(rte.int("train.warmup_steps") == 200 && rte.double("head.classifier_dropout") == 0.2 && rte.double("train.epochs") == 50)
+        #expect(rte.train.lr == 1.2e-3 && rte.adapter.options["alpha"] == 32 && rte.train.orthGamma == 0.3)
+        #expect(rte.train.warmupSteps == 200 && rte.head.classifierDropout == 0.2 && rte.train.epochs == 50)
         let qnli = try TrainConfig.load(file: dir + "/qnli.yaml")
-        #expect(qnli.int("train.batch_size") == 16 && qnli.double("train.lr") == 5e-4)
+        #expect(qnli.train.batchSize == 16 && qnli.train.lr == 5e-4)
         let mnli = try TrainConfig.load(file: dir + "/mnli.yaml")
-        #expect(mnli.strings("data.dev") == ["data/mnli/dev_matched", "data/mnli/dev_mismatched"] && mnli.double("adapter.alpha") == 16)
+        #expect(mnli.data.dev == ["data/mnli/dev_matched", "data/mnli/dev_mismatched"] && mnli.adapter.options["alpha"] == 16)
         let mrpc = try TrainConfig.load(file: dir + "/mrpc.yaml")
-        #expect(mrpc.double("train.warmup_ratio") == 0.1 && mrpc.int("train.warmup_steps") == 0)
+        #expect(mrpc.train.warmupRatio == 0.1 && mrpc.train.warmupSteps == 0)
     }
 
     @Test("linear warmup then linear decay, as transformers' get_linear_schedule_with_warmup")

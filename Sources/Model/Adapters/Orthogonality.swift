@@ -1,4 +1,5 @@
-/// The orthogonality penalty on the DCFT subspace vectors, added to the loss as `γ · R`.
+/// The orthogonality penalty on the adapters' subspace vectors (DCFT's A and B, from
+/// `LinearAdapter.orthogonalVectors`), added to the loss as `γ · R`.
 public enum OrthogonalityPenalty: String, Sendable, Codable, CaseIterable {
     /// The reference code: `R = mean over every A and B vector v of |‖v‖² − 1|`.
     case reference
@@ -9,9 +10,8 @@ public enum OrthogonalityPenalty: String, Sendable, Codable, CaseIterable {
     /// Returns `γ · R` and accumulates its gradient into the vectors' gradients.
     ///
     /// Reference: `∂/∂v = γ · sign(‖v‖² − 1) · 2v / count`; paper: `γ · 2(‖v‖² − 1) · 2v`.
-    public func apply(store: ParameterStore, adapters: [DCFTAdapter], gamma: Float) -> Float {
-        if adapters.isEmpty || gamma == 0 { return 0 }
-        let vectors = adapters.flatMap { [$0.a, $0.b] }
+    public func apply(store: ParameterStore, vectors: [ParamRef], gamma: Float) -> Float {
+        if vectors.isEmpty || gamma == 0 { return 0 }
         let count = Float(vectors.count)
         var total: Float = 0
         for ref in vectors {

@@ -1,7 +1,14 @@
 import TensorCore
 
-/// Hyperparameters of LoRA adapters (the baseline), as PEFT defines them.
-public struct LoRAOptions: Sendable, Equatable, Codable {
+/// Hyperparameters of LoRA adapters (the baseline), as PEFT defines them; `adapter.type: lora`.
+public struct LoRAOptions: AdapterMethod, Equatable, Codable {
+    public static let name = "lora"
+    public static let fields: [AdapterField] = [
+        AdapterField("lora_rank", default: 8, integer: true, range: 1...65536, doc: "LoRA rank r."),
+        AdapterField("lora_alpha", default: 16, range: -1e6...1e6, doc: "LoRA α (scaling α/r)."),
+        AdapterField("lora_dropout", default: 0, range: 0...0.999999, doc: "LoRA dropout on the adapter input."),
+    ]
+
     public var rank: Int = 8
     public var alpha: Float = 16
     /// Dropout on the adapter's input (PEFT's `lora_dropout`).
@@ -11,25 +18,75 @@ public struct LoRAOptions: Sendable, Equatable, Codable {
     }
     /// PEFT's `scaling = lora_alpha / r`.
     public var scale: Float { alpha / Float(rank) }
+
+    public init(settings s: AdapterSettings) throws {
+        let all = Self.complete(s)
+        self.init(rank: Int(all["lora_rank"]!), alpha: Float(all["lora_alpha"]!), dropout: all["lora_dropout"]!)
+    }
+
+    public var settings: AdapterSettings { ["lora_rank": Double(rank), "lora_alpha": Double(alpha), "lora_dropout": dropout] }
+
+    public func makeAdapter(store: ParameterStore, prefix: String, inFeatures: Int, outFeatures: Int) -> LinearAdapter {
+        LoRAAdapter(store: store, prefix: prefix, inFeatures: inFeatures, outFeatures: outFeatures, options: self)
+    }
 }
 
 /// One LoRA adapter on a linear layer `W0: [out × in]`:
 /// `y += scale · dropout(x)·Aᵀ·Bᵀ`, `A: [r × in]`, `B: [out × r]` (PEFT's `lora_A`, `lora_B`).
 /// Init as PEFT: A kaiming-uniform (`a = √5`, i.e. U(−1/√in, 1/√in)), B zero.
-public struct LoRAAdapter: Sendable {
+public final class LoRAAdapter: LinearAdapter {
     public let a: ParamRef, b: ParamRef
     public let inFeatures: Int, outFeatures: Int, rank: Int
     public let scale: Float
     public let dropout: Double
+    public let parameterNames: [String]
+    public var parameters: [ParamRef] { [a, b] }
+    // Saved for backward (sized on demand, never shrunk): t [rows × r], the dropped input
+    // [rows × in] and its mask (bytes) with dropout; forward's Bᵀ scratch and backward's work.
+    private let savedT = Buffer<Float>(count: 0), savedXD = Buffer<Float>(count: 0)
+    private let keep = Buffer<Float>(count: 0), work = Buffer<Float>(count: 0)
 
     public init(store: ParameterStore, prefix: String, inFeatures: Int, outFeatures: Int, options: LoRAOptions) {
         self.inFeatures = inFeatures; self.outFeatures = outFeatures; rank = options.rank
         scale = options.scale; dropout = options.dropout
+        parameterNames = [prefix + ".lora_A.weight", prefix + ".lora_B.weight"]
         a = store.register(prefix + ".lora_A.weight", shape: [options.rank, inFeatures], trainable: true)
         b = store.register(prefix + ".lora_B.weight", shape: [outFeatures, options.rank], trainable: true)
     }
 
     public var parameterCount: Int { rank * (inFeatures + outFeatures) }
+
+    // MARK: LinearAdapter
+
+    /// The row kernel (r ≤ 8, no dropout) writes `y = b + term` and `dx`; the BLAS path adds.
+    public func writesOutput(training: Bool) -> Bool { usesRowKernel(training: training) }
+    public func writesInputGradient(training: Bool) -> Bool { usesRowKernel(training: training) }
+
+    private var keepBytes: UnsafeMutablePointer<UInt8> { UnsafeMutableRawPointer(keep.pointer).assumingMemoryBound(to: UInt8.self) }
+
+    public func forward(store: ParameterStore, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int,
+                        training: Bool, rng: inout SeededRNG, bias: UnsafePointer<Float>?) {
+        savedT.ensureCapacity(rows * rank)
+        let dropped = training && dropout > 0
+        if dropped {
+            savedXD.ensureCapacity(rows * inFeatures)
+            keep.ensureCapacity((rows * inFeatures + 3) / 4)
+        }
+        work.ensureCapacity(rank * outFeatures)
+        forward(store: store, x: x, y: y, t: savedT.pointer, xd: dropped ? savedXD.pointer : nil,
+                keep: dropped ? keepBytes : nil, scratch: work.pointer, rows: rows, training: training, rng: &rng,
+                bias: writesOutput(training: training) ? bias : nil)
+    }
+
+    public func backward(store: ParameterStore, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool, overwriteDX: Bool) {
+        let dropped = training && dropout > 0
+        work.ensureCapacity(workCount(rows: rows, training: training))
+        backward(store: store, x: x, t: savedT.pointer, xd: dropped ? savedXD.pointer : nil, keep: dropped ? keepBytes : nil,
+                 dy: dy, dx: dx, rows: rows, training: training, work: work.pointer, overwriteDX: overwriteDX)
+    }
+
+    // MARK: kernels
 
     /// Adds the adapter term to `y [rows × out]`. `t [rows × r]` is saved for backward. With
     /// dropout, `xd [rows × in]` receives the dropped input and `keep` its mask (both saved);

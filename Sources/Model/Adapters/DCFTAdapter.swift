@@ -1,7 +1,16 @@
 import TensorCore
 
-/// Hyperparameters of DCFT adapters (DESIGN.md §2).
-public struct DCFTOptions: Sendable, Equatable, Codable {
+/// Hyperparameters of DCFT adapters (DESIGN.md §2); `adapter.type: dcft`.
+public struct DCFTOptions: AdapterMethod, Equatable, Codable {
+    public static let name = "dcft"
+    public static let fields: [AdapterField] = [
+        AdapterField("kernel", default: 8, integer: true, range: 1...4096, doc: "DCFT kernel size d."),
+        AdapterField("stride", default: 0, integer: true, range: 0...4096, doc: "DCFT stride s (0 = d; s < d overlaps kernels)."),
+        AdapterField("alpha", default: 32, range: -1e6...1e6, doc: "DCFT α in scale = α / (r + 1e-5)."),
+        AdapterField("r", default: 8, range: 0...1e6, doc: "DCFT r in the scale (reference code: 8)."),
+        AdapterField("init_std", default: 0.02, range: 0...10, doc: "Std of the N(0, σ²) init of DCFT A, B, C."),
+    ]
+
     /// Kernel size `d` of the transposed convolution (and of `C`, `d × d`).
     public var kernel: Int = 8
     /// Stride `s` (default `d`: no overlap). `s < d` overlaps kernels (paper Table 5).
@@ -15,6 +24,22 @@ public struct DCFTOptions: Sendable, Equatable, Codable {
 
     public init(kernel: Int = 8, stride: Int? = nil, alpha: Float = 32, r: Float = 8, initStd: Float = 0.02) {
         self.kernel = kernel; self.stride = stride; self.alpha = alpha; self.r = r; self.initStd = initStd
+    }
+
+    public init(settings s: AdapterSettings) throws {
+        let all = Self.complete(s)
+        let k = Int(all["kernel"]!), st = Int(all["stride"]!)
+        guard st <= k else { throw ConfigError(file: "adapter", problem: "stride \(st) must be at most kernel \(k) (0 = kernel)") }
+        self.init(kernel: k, stride: st == 0 || st == k ? nil : st, alpha: Float(all["alpha"]!), r: Float(all["r"]!),
+                  initStd: Float(all["init_std"]!))
+    }
+
+    public var settings: AdapterSettings {
+        ["kernel": Double(kernel), "stride": Double(effectiveStride), "alpha": Double(alpha), "r": Double(r), "init_std": Double(initStd)]
+    }
+
+    public func makeAdapter(store: ParameterStore, prefix: String, inFeatures: Int, outFeatures: Int) -> LinearAdapter {
+        DCFTAdapter(store: store, prefix: prefix, inFeatures: inFeatures, outFeatures: outFeatures, options: self)
     }
 
     /// `α / (r + 1e-5)`, exactly as the reference code computes it.
@@ -44,11 +69,17 @@ public struct DCFTOptions: Sendable, Equatable, Codable {
 ///     u[n,p] = Σ_i A[i]·x[n, s·i+p]          [n × d]
 ///     v[n,q] = Σ_p u[n,p]·C[p,q]             [n × d]
 ///     y[n, s·j+q] += scale · B[j]·v[n,q]     [n × out]
-public struct DCFTAdapter: Sendable {
+public final class DCFTAdapter: LinearAdapter {
     public let a: ParamRef, b: ParamRef, c: ParamRef
     public let inFeatures: Int, outFeatures: Int
     public let kernel: Int, stride: Int
     public let scale: Float
+    public let initStd: Float
+    public let parameterNames: [String]
+    public var parameters: [ParamRef] { [a, b, c] }
+    /// Saved by `forward` for `backward`: `u`, `v` `[rows × d]` each; and backward's scratch
+    /// (sized on demand, never shrunk).
+    private let savedU = Buffer<Float>(count: 0), savedV = Buffer<Float>(count: 0), work = Buffer<Float>(count: 0)
     /// `(in − d)/s + 1` and `(out − d)/s + 1`.
     public var nIn: Int { (inFeatures - kernel) / stride + 1 }
     public var nOut: Int { (outFeatures - kernel) / stride + 1 }
@@ -58,7 +89,8 @@ public struct DCFTAdapter: Sendable {
         precondition(options.incompatibility(inFeatures: inFeatures, outFeatures: outFeatures) == nil,
                      "\(prefix): \(options.incompatibility(inFeatures: inFeatures, outFeatures: outFeatures)!)")
         self.inFeatures = inFeatures; self.outFeatures = outFeatures
-        kernel = options.kernel; stride = options.effectiveStride; scale = options.scale
+        kernel = options.kernel; stride = options.effectiveStride; scale = options.scale; initStd = options.initStd
+        parameterNames = [prefix + ".dcft_A", prefix + ".dcft_B", prefix + ".dcft_C"]
         a = store.register(prefix + ".dcft_A", shape: [options.subspaceLength(inFeatures)], trainable: true)
         b = store.register(prefix + ".dcft_B", shape: [options.subspaceLength(outFeatures)], trainable: true)
         c = store.register(prefix + ".dcft_C", shape: [options.kernel, options.kernel], trainable: true)
@@ -66,6 +98,33 @@ public struct DCFTAdapter: Sendable {
 
     /// Trainable scalars: `nIn + nOut + d²`.
     public var parameterCount: Int { nIn + nOut + kernel * kernel }
+
+    // MARK: LinearAdapter
+
+    /// DCFT always writes `y = b + term` (overlapping kernels add up, so it starts from `b`).
+    public func writesOutput(training: Bool) -> Bool { true }
+    public func writesInputGradient(training: Bool) -> Bool { true }
+
+    public func forward(store: ParameterStore, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int,
+                        training: Bool, rng: inout SeededRNG, bias: UnsafePointer<Float>?) {
+        savedU.ensureCapacity(rows * kernel)
+        savedV.ensureCapacity(rows * kernel)
+        forward(store: store, x: x, y: y, u: savedU.pointer, v: savedV.pointer, rows: rows, bias: bias)
+    }
+
+    public func backward(store: ParameterStore, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, rows: Int, training: Bool, overwriteDX: Bool) {
+        work.ensureCapacity(workCount(rows: rows))
+        backward(store: store, x: x, u: savedU.pointer, v: savedV.pointer, dy: dy, dx: dx, rows: rows, work: work.pointer,
+                 overwriteDX: overwriteDX)
+    }
+
+    public func initialize(store: ParameterStore, rng: inout SeededRNG) { initialize(store: store, std: initStd, rng: &rng) }
+
+    /// A and B are the subspace vectors the orthogonality penalty keeps near unit norm.
+    public var orthogonalVectors: [ParamRef] { [a, b] }
+
+    // MARK: kernels
 
     /// Adds the adapter term to `y` and saves `u`, `v` (`[rows × d]` each) for backward.
     /// With `bias` (`[out]`), `y` is overwritten with `bias + term` instead, so the frozen gemm

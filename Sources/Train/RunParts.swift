@@ -1,0 +1,86 @@
+import Foundation
+import Model
+
+/// When the run loop evaluates and checkpoints: at every epoch's end, every
+/// `eval.every_steps` steps and at the last step (evaluation, then a checkpoint), and every
+/// `checkpoint.every_steps` steps in between (checkpoint only).
+public struct EvaluationSchedule: Sendable, Equatable {
+    public enum Action: Sendable, Equatable { case none, checkpoint, evaluate }
+    public var evalEvery: Int
+    public var checkpointEvery: Int
+
+    public init(evalEvery: Int, checkpointEvery: Int) { self.evalEvery = evalEvery; self.checkpointEvery = checkpointEvery }
+
+    /// What to do after optimizer step `step` (1-based) of `total`.
+    public func action(after step: Int, of total: Int, epochEnded: Bool) -> Action {
+        if epochEnded || (evalEvery > 0 && step % evalEvery == 0) || step == total { return .evaluate }
+        if checkpointEvery > 0 && step % checkpointEvery == 0 { return .checkpoint }
+        return .none
+    }
+}
+
+/// The checkpoints of a run directory: `ckpt-stepNNNNNNNN.h5` written atomically (temporary
+/// name, fsync, rename: `Checkpoint.write`), the newest `keepLast` kept, the best hard-linked
+/// to `best.h5`, and the newest found for `--resume auto`.
+public struct CheckpointManager: Sendable {
+    public let directory: String
+    public let keepLast: Int
+
+    public init(directory: String, keepLast: Int) { self.directory = directory; self.keepLast = keepLast }
+
+    public static func fileName(step: Int) -> String { String(format: "ckpt-step%08d.h5", step) }
+
+    /// Checkpoint files, oldest first.
+    public func checkpoints() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("ckpt-step") && $0.hasSuffix(".h5") }.sorted().map { directory + "/" + $0 }
+    }
+
+    /// The newest checkpoint, or nil.
+    public func latest() -> String? { checkpoints().last }
+
+    /// Writes `checkpoint` for its step; links it as `best.h5` when `isBest`; removes all but
+    /// the newest `keepLast` (at least the one just written).
+    public func save(_ checkpoint: Checkpoint, shapes: [String: [Int]], isBest: Bool) throws {
+        let path = directory + "/" + Self.fileName(step: checkpoint.step)
+        try checkpoint.write(to: path, shapes: shapes)
+        if isBest {
+            let tmp = directory + "/.best.h5.tmp"
+            unlink(tmp)
+            if link(path, tmp) != 0 { throw CheckpointError(file: path, problem: "cannot link the best checkpoint: \(String(cString: strerror(errno)))") }
+            rename(tmp, directory + "/best.h5")
+        }
+        for old in checkpoints().dropLast(max(keepLast, 1)) { unlink(old) }
+    }
+}
+
+/// Failure injection for the tests, read once at start from `DCFT_FAULT=kind:rank:step`:
+/// `kill` makes that rank die by SIGKILL at that step, `nan` makes its loss NaN, `throw` raises
+/// an error (as a disk-full or bad-data failure would).
+public struct FaultInjection: Sendable, Equatable {
+    public enum Kind: String, Sendable { case kill, nan, `throw` }
+    public let kind: Kind
+    public let rank: Int
+    public let step: Int
+
+    /// The fault `environment` asks for on `rank`, or nil (also for a malformed value).
+    public static func from(environment: [String: String], rank: Int) -> FaultInjection? {
+        guard let spec = environment["DCFT_FAULT"] else { return nil }
+        let parts = spec.split(separator: ":").map(String.init)
+        guard parts.count == 3, let kind = Kind(rawValue: parts[0]), let r = Int(parts[1]), let s = Int(parts[2]), r == rank else { return nil }
+        return FaultInjection(kind: kind, rank: r, step: s)
+    }
+
+    /// The hook for `TrainingStep.beforeReduce`.
+    public var hook: (_ step: Int, _ loss: inout Float) throws -> Void {
+        let fault = self
+        return { step, loss in
+            guard step == fault.step else { return }
+            switch fault.kind {
+            case .kill: kill(getpid(), SIGKILL)
+            case .nan: loss = .nan
+            case .throw: throw CheckpointError(file: "DCFT_FAULT", problem: "injected failure at step \(step)")
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Collectives
+import DataPipeline
+import Model
+import TensorCore
+
+/// The collective a training step needs: a sum-allreduce of one float buffer, and a
+/// max-allreduce of per-rank flags (to name the ranks that failed). `Communicator` is the MPI
+/// implementation; `LocalReducer` is the single-process one (tests, tools).
+public protocol GradientReducer: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    func maxAllreduce(_ flags: inout [Int32]) throws
+    /// Allreduce calls, bytes and seconds so far.
+    var allreduceStats: CollectiveStats.Entry { get }
+}
+
+extension Communicator: GradientReducer {
+    public func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try allreduce(buffer) }
+    public func maxAllreduce(_ flags: inout [Int32]) throws { try allreduce(&flags, op: .max) }
+    public var allreduceStats: CollectiveStats.Entry { stats.allreduce }
+}
+
+/// One process, no communication: the sum over ranks of a buffer is the buffer.
+public final class LocalReducer: GradientReducer {
+    public let rank = 0, size = 1
+    public private(set) var allreduceStats = CollectiveStats.Entry()
+    public init() {}
+    public func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        allreduceStats.calls += 1
+        allreduceStats.bytes += buffer.count * MemoryLayout<Float>.size
+    }
+    public func maxAllreduce(_ flags: inout [Int32]) throws {}
+}
+
+/// A step whose loss or gradient is NaN or infinite; the weights were not updated.
+public struct NonFiniteError: Error, CustomStringConvertible {
+    public let step: Int
+    public let ranks: [Int]
+    public var description: String {
+        "non-finite loss or gradient at step \(step) on rank(s) \(ranks.map(String.init).joined(separator: ", ")); the weights were not updated"
+    }
+}
+
+/// One optimizer step of data-parallel training (DESIGN.md §5), the only one: `dcft train`,
+/// `dcft bench` and the tests all run this.
+///
+/// 1. forward, loss and backward over this rank's micro-batches (gradients accumulate; the loss
+///    is normalised by the examples this rank sees in the whole step);
+/// 2. the adapters' orthogonality penalty `γ·R` (loss and gradient);
+/// 3. ONE sum-allreduce of the gradient buffer followed by `extraSlots` floats: loss sum, token
+///    count, a non-finite flag, a spare; a non-finite value on any rank stops every rank
+///    before the update (`NonFiniteError` naming the ranks);
+/// 4. gradients divided by the number of ranks, clipped by global norm, AdamW update.
+public final class TrainingStep {
+    public struct Settings: Sendable {
+        /// Micro-batches per optimizer step on each rank.
+        public var accumulation = 1
+        /// The loss normaliser: examples per rank per optimizer step (per-rank batch × accumulation).
+        public var perRankExamples: Int
+        public var penalty: OrthogonalityPenalty = .reference
+        public var gamma: Float = 0
+        /// Global-norm clipping threshold (0: none).
+        public var maxGradNorm = 0.0
+
+        public init(accumulation: Int = 1, perRankExamples: Int, penalty: OrthogonalityPenalty = .reference,
+                    gamma: Float = 0, maxGradNorm: Double = 0) {
+            self.accumulation = accumulation; self.perRankExamples = perRankExamples; self.penalty = penalty
+            self.gamma = gamma; self.maxGradNorm = maxGradNorm
+        }
+    }
+
+    /// What one step did.
+    public struct Result: Sendable {
+        /// Loss (task + penalty) averaged over ranks.
+        public var loss: Double
+        /// Real tokens in the global batch.
+        public var tokens: Double
+        /// Global gradient norm before clipping.
+        public var gradNorm: Double
+        public var allreduceBytes: Int
+        public var allreduceSeconds: Double
+    }
+
+    /// Floats after the gradients in the allreduced buffer: loss sum, token count, non-finite flag, spare.
+    public static let extraSlots = 4
+
+    public let model: SequenceClassifier
+    public let optimizer: AdamW
+    public let reducer: GradientReducer
+    public let settings: Settings
+    /// Called after the backward, before the allreduce, with the step index and this rank's
+    /// loss (fault injection in tests: it may make the loss NaN, throw, or kill the process).
+    public var beforeReduce: ((_ step: Int, _ loss: inout Float) throws -> Void)?
+
+    public init(model: SequenceClassifier, optimizer: AdamW, reducer: GradientReducer, settings: Settings) {
+        self.model = model; self.optimizer = optimizer; self.reducer = reducer; self.settings = settings
+        model.store.reserveExtraGradientSlots(Self.extraSlots)
+    }
+
+    /// Bytes one step allreduces.
+    public var allreduceBytes: Int { 4 * (model.store.trainableParameterCount + Self.extraSlots) }
+
+    /// Runs step `step` on `batches` (this rank's `accumulation` micro-batches) with learning rate `lr`.
+    public func run(_ batches: [Batch], step: Int, lr: Double, rng: inout SeededRNG) throws -> Result {
+        precondition(batches.count == settings.accumulation, "\(batches.count) micro-batches for accumulation \(settings.accumulation)")
+        let store = model.store, n = store.trainableParameterCount
+        let before = reducer.allreduceStats
+        store.gradients.zero()
+        var lossSum: Float = 0, tokens = 0
+        for b in batches {
+            try model.forward(inputIDs: b.inputIDs, tokenTypeIDs: b.tokenTypeIDs, attentionMask: b.attentionMask,
+                              batch: b.rows, length: b.length, training: true, rng: &rng)
+            let (loss, dLogits) = try model.loss(labels: b.labels, valid: b.valid, normalizer: settings.perRankExamples)
+            model.backward(dLogits: dLogits)
+            lossSum += loss
+            tokens += b.tokenCount
+        }
+        lossSum += settings.penalty.apply(store: store, vectors: model.adapters.orthogonalVectors, gamma: settings.gamma)
+        try beforeReduce?(step, &lossSum)
+
+        let g = store.gradients.pointer
+        var finite = lossSum.isFinite
+        if finite { for i in 0..<n where !g[i].isFinite { finite = false; break } }
+        let extra = store.extraSlots
+        extra[0] = lossSum; extra[1] = Float(tokens); extra[2] = finite ? 0 : 1; extra[3] = 0
+        try reducer.sumAllreduce(UnsafeMutableBufferPointer(start: g, count: n + Self.extraSlots))
+        if extra[2] > 0 || !extra[0].isFinite {
+            var flags = [Int32](repeating: 0, count: reducer.size)
+            flags[reducer.rank] = finite ? 0 : 1
+            try reducer.maxAllreduce(&flags)
+            throw NonFiniteError(step: step, ranks: flags.indices.filter { flags[$0] != 0 })
+        }
+        let inv = 1 / Float(reducer.size)
+        for i in 0..<n { g[i] *= inv }
+        let meanLoss = Double(extra[0]) / Double(reducer.size), globalTokens = Double(extra[1])
+        let norm = GradientClipping.clip(g, count: n, maxNorm: settings.maxGradNorm)
+        optimizer.update(params: store.trainable.pointer, grads: g, lr: Float(lr))
+        let after = reducer.allreduceStats
+        return Result(loss: meanLoss, tokens: globalTokens, gradNorm: norm, allreduceBytes: after.bytes - before.bytes,
+                      allreduceSeconds: after.seconds - before.seconds)
+    }
+}
