@@ -83,14 +83,17 @@ let package = Package(
         .executableTarget(name: "mpi-selftest", dependencies: ["Collectives"], swiftSettings: strict),
 
         // Process helpers shared by the tests that launch dcft, mpirun and python3.
-        .target(name: "TestSupport", path: "Sources/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Model"], path: "Sources/TestSupport", swiftSettings: strict),
+        // `dcft train` plus a test-only adapter (TestSupport/ScalarGate.swift): the adapter-seam test.
+        .executableTarget(name: "toy-adapter-train", dependencies: ["Train", "Collectives", "Model", "TestSupport"],
+                          swiftSettings: strict),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: strict),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport", "mpi-selftest"], swiftSettings: strict),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"], swiftSettings: strict),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"], swiftSettings: strict),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft", "toy-adapter-train"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
                     exclude: ["Fixtures"], swiftSettings: strict),
     ],
