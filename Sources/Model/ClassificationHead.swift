@@ -8,7 +8,7 @@ import TensorCore
 ///
 /// `numLabels == 1` is regression (STS-B).
 public final class ClassificationHead {
-    public let architecture: Architecture
+    public let layout: HeadLayout
     /// BERT's pooler or RoBERTa's `classifier.dense` (`[h × h]`).
     public let dense: AdaptedLinear
     /// BERT's `classifier` or RoBERTa's `classifier.out_proj` (`[k × h]`).
@@ -24,18 +24,13 @@ public final class ClassificationHead {
     let g1 = Buffer<Float>(count: 0), g2 = Buffer<Float>(count: 0), g3 = Buffer<Float>(count: 0)
 
     init(store: ParameterStore, config: EncoderConfig, numLabels: Int, dropout: Double, trainDense: Bool) {
-        architecture = config.architecture
+        layout = config.architecture.family.head
         hidden = config.hiddenSize
         self.numLabels = numLabels
         self.dropout = dropout
-        switch config.architecture {
-        case .bert:
-            dense = AdaptedLinear(store: store, name: "bert.pooler.dense", inFeatures: hidden, outFeatures: hidden, trainable: trainDense)
-            projection = AdaptedLinear(store: store, name: "classifier", inFeatures: hidden, outFeatures: numLabels, trainable: true)
-        case .roberta:
-            dense = AdaptedLinear(store: store, name: "classifier.dense", inFeatures: hidden, outFeatures: hidden, trainable: true)
-            projection = AdaptedLinear(store: store, name: "classifier.out_proj", inFeatures: hidden, outFeatures: numLabels, trainable: true)
-        }
+        dense = AdaptedLinear(store: store, name: layout.dense, inFeatures: hidden, outFeatures: hidden,
+                              trainable: trainDense || layout.denseIsClassifier)
+        projection = AdaptedLinear(store: store, name: layout.projection, inFeatures: hidden, outFeatures: numLabels, trainable: true)
     }
 
     static func bytes(_ b: Buffer<Float>) -> UnsafeMutablePointer<UInt8> {
@@ -53,7 +48,7 @@ public final class ClassificationHead {
         for b in 0..<B { (cls.pointer + b * h).update(from: hiddenStates + b * rowStride * h, count: h) }
         let drop = training && dropout > 0
         var x = cls.pointer
-        if architecture == .roberta && drop {
+        if layout.dropoutBeforeDense && drop {
             Dropout.forward(x: cls.pointer, y: clsDropped.pointer, keep: Self.bytes(clsKeep), count: B * h, p: dropout, rng: &rng)
             x = clsDropped.pointer
         }
@@ -86,7 +81,7 @@ public final class ClassificationHead {
         }
         g3.pointer.update(repeating: 0, count: n)
         Tanh.backward(y: pooled.pointer, dy: dPooled, dx: g3.pointer, count: n)
-        let x = (architecture == .roberta && drop) ? clsDropped.pointer : cls.pointer
+        let x = (layout.dropoutBeforeDense && drop) ? clsDropped.pointer : cls.pointer
         guard let dHidden else {
             dense.backward(store: store, x: x, dy: g3.pointer, dx: nil, rows: B, training: training)
             return
@@ -94,7 +89,7 @@ public final class ClassificationHead {
         g1.pointer.update(repeating: 0, count: n)
         dense.backward(store: store, x: x, dy: g3.pointer, dx: g1.pointer, rows: B, training: training)
         var dCls = g1.pointer
-        if architecture == .roberta && drop {
+        if layout.dropoutBeforeDense && drop {
             g2.pointer.update(repeating: 0, count: n)
             Dropout.backward(dy: g1.pointer, keep: Self.bytes(clsKeep), dx: g2.pointer, count: n, p: dropout)
             dCls = g2.pointer

@@ -30,20 +30,7 @@ public final class Embeddings {
 
     /// Position ids of a `[batch × length]` batch of `inputIDs`.
     func positions(_ inputIDs: [Int32], batch: Int, length: Int) -> [Int32] {
-        var pos = [Int32](repeating: 0, count: batch * length)
-        switch config.architecture {
-        case .bert:
-            for b in 0..<batch { for t in 0..<length { pos[b * length + t] = Int32(t) } }
-        case .roberta:
-            let pad = Int32(config.padTokenID)
-            for b in 0..<batch {
-                var c: Int32 = 0
-                for t in 0..<length {
-                    if inputIDs[b * length + t] != pad { c += 1; pos[b * length + t] = c + pad } else { pos[b * length + t] = pad }
-                }
-            }
-        }
-        return pos
+        config.architecture.family.positions(inputIDs, batch: batch, length: length, padTokenID: config.padTokenID)
     }
 
     /// Embeds a `[batch × length]` batch into `output [rows × h]`. Throws for a token, position

@@ -1,13 +1,5 @@
 import Foundation
 
-/// Which Hugging Face encoder family a config describes.
-public enum Architecture: String, Sendable, Codable {
-    /// BERT (and MiniLM, which is a BERT): absolute positions from 0, pooler + classifier head.
-    case bert
-    /// RoBERTa: positions start after the padding index; dense + out_proj classification head.
-    case roberta
-}
-
 /// An invalid or unsupported `config.json`.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public let file: String
@@ -67,11 +59,8 @@ public struct EncoderConfig: Sendable, Equatable {
         }
         func dbl(_ k: String, _ d: Double) -> Double { (j[k] as? NSNumber)?.doubleValue ?? d }
         let type = (j["model_type"] as? String ?? "").lowercased()
-        let arch: Architecture
-        switch type {
-        case "bert": arch = .bert
-        case "roberta": arch = .roberta
-        default: throw ConfigError(file: file, problem: "model_type \"\(type)\" is not supported (supported: bert, roberta)")
+        guard let arch = Architecture(rawValue: type) else {
+            throw ConfigError(file: file, problem: "model_type \"\(type)\" is not supported (supported: \(EncoderFamilies.modelTypes.joined(separator: ", ")))")
         }
         let act = j["hidden_act"] as? String ?? "gelu"
         guard act == "gelu" else {
@@ -88,7 +77,7 @@ public struct EncoderConfig: Sendable, Equatable {
             numLayers: try int("num_hidden_layers"), numHeads: try int("num_attention_heads"),
             intermediateSize: try int("intermediate_size"), maxPositions: try int("max_position_embeddings", 512),
             typeVocabSize: try int("type_vocab_size", 2), layerNormEps: Float(dbl("layer_norm_eps", 1e-12)),
-            padTokenID: try int("pad_token_id", arch == .roberta ? 1 : 0),
+            padTokenID: try int("pad_token_id", arch.family.defaultPadTokenID),
             hiddenDropout: dbl("hidden_dropout_prob", 0.1), attentionDropout: dbl("attention_probs_dropout_prob", 0.1),
             classifierDropout: (j["classifier_dropout"] as? NSNumber)?.doubleValue, numLabels: labels)
         guard c.hiddenSize > 0, c.numHeads > 0, c.hiddenSize % c.numHeads == 0 else {

@@ -23,7 +23,7 @@ extension SequenceClassifier {
         var cfg = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: baseDirectory + "/config.json")))) as? [String: Any] ?? [:]
         let k = options.numLabels
         let names = labelNames.count == k ? labelNames : (0..<k).map { "LABEL_\($0)" }
-        cfg["architectures"] = [config.architecture == .bert ? "BertForSequenceClassification" : "RobertaForSequenceClassification"]
+        cfg["architectures"] = [config.architecture.family.sequenceClassificationClass]
         cfg["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0.offset), $0.element) })
         cfg["label2id"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
         cfg["problem_type"] = k == 1 ? "regression" : "single_label_classification"

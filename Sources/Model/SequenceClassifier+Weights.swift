@@ -8,8 +8,9 @@ extension SequenceClassifier {
 
     /// Whether `name` is a head or adapter tensor that is initialised when the source lacks it.
     func isInitialisable(_ name: String, adapterNames: Set<String>) -> Bool {
-        name.hasPrefix("classifier.") || adapterNames.contains(name)
-            || (config.architecture == .bert && name.hasPrefix("bert.pooler."))
+        let head = config.architecture.family.head
+        return name.hasPrefix(head.projection + ".") || adapterNames.contains(name)
+            || (head.denseInitialisable && name.hasPrefix(head.dense + "."))
     }
 
     /// Loads pretrained weights. Each registered tensor is looked up by its full name

@@ -35,7 +35,7 @@ public final class SequenceClassifier {
         if let p = options.attentionDropout { cfg.attentionDropout = p }
         self.config = cfg
         self.options = options
-        prefix = cfg.architecture == .bert ? "bert." : "roberta."
+        prefix = cfg.architecture.family.tensorPrefix
         let full = options.fullFineTuning
         let unknown = options.targetModules.filter { !ModelOptions.allModules.contains($0) }
         guard unknown.isEmpty else {

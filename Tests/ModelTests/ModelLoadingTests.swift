@@ -51,7 +51,7 @@ struct ModelLoadingTests {
                 #expect(e.description.contains(tmp), sourceLocation: sourceLocation)
             }
         }
-        try expectError("{\"model_type\": \"gpt2\"}", "model_type \"gpt2\" is not supported")
+        try expectError("{\"model_type\": \"gpt2\"}", "model_type \"gpt2\" is not supported (supported: bert, roberta)")
         try expectError("{\"model_type\": \"bert\", \"hidden_act\": \"relu\"}", "hidden_act \"relu\"")
         try expectError("{\"model_type\": \"bert\", \"vocab_size\": 5}", "missing integer \"hidden_size\"")
         try expectError("[1, 2]", "not a JSON object")

@@ -1,0 +1,19 @@
+/// BERT (and MiniLM): absolute positions from 0; pooler + classifier head.
+public struct BertFamily: EncoderFamily {
+    public static let modelType = "bert"
+    public var tensorPrefix: String { "bert." }
+    public var sequenceClassificationClass: String { "BertForSequenceClassification" }
+    public var defaultPadTokenID: Int { 0 }
+
+    public func positions(_ inputIDs: [Int32], batch: Int, length: Int, padTokenID: Int) -> [Int32] {
+        var pos = [Int32](repeating: 0, count: batch * length)
+        for b in 0..<batch { for t in 0..<length { pos[b * length + t] = Int32(t) } }
+        return pos
+    }
+
+    /// `logits = classifier(dropout(tanh(pooler(h[CLS]))))`.
+    public var head: HeadLayout {
+        HeadLayout(dense: "bert.pooler.dense", projection: "classifier", dropoutBeforeDense: false,
+                   denseIsClassifier: false, denseInitialisable: true)
+    }
+}
