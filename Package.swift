@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: strict),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport", "mpi-selftest"], swiftSettings: strict),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"], swiftSettings: strict),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore", "DataPipeline"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"], swiftSettings: strict),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft", "toy-adapter-train"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],

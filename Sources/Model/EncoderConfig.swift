@@ -80,6 +80,10 @@ public struct EncoderConfig: Sendable, Equatable {
             padTokenID: try int("pad_token_id", arch.family.defaultPadTokenID),
             hiddenDropout: dbl("hidden_dropout_prob", 0.1), attentionDropout: dbl("attention_probs_dropout_prob", 0.1),
             classifierDropout: (j["classifier_dropout"] as? NSNumber)?.doubleValue, numLabels: labels)
+        for (key, p) in [("hidden_dropout_prob", c.hiddenDropout), ("attention_probs_dropout_prob", c.attentionDropout),
+                         ("classifier_dropout", c.classifierDropout ?? 0)] where !(0..<1).contains(p) {
+            throw ConfigError(file: file, problem: "\(key) \(p) is not a probability in [0, 1)")
+        }
         guard c.hiddenSize > 0, c.numHeads > 0, c.hiddenSize % c.numHeads == 0 else {
             throw ConfigError(file: file, problem: "hidden_size \(c.hiddenSize) is not a multiple of num_attention_heads \(c.numHeads)")
         }

@@ -104,9 +104,18 @@ public final class TrainingStep {
 
     /// Runs step `step` on `batches` (this rank's `accumulation` micro-batches) with learning rate `lr`.
     public func run(_ batches: [Batch], step: Int, lr: Double, rng: inout SeededRNG) throws -> Result {
-        precondition(batches.count == settings.accumulation, "\(batches.count) micro-batches for accumulation \(settings.accumulation)")
-        let store = model.store, n = store.trainableParameterCount
         let before = reducer.allreduceStats
+        var (lossSum, tokens) = try computeGradients(batches, rng: &rng)
+        try beforeReduce?(step, &lossSum)
+        return try reduceAndUpdate(lossSum: lossSum, tokens: tokens, step: step, lr: lr, since: before)
+    }
+
+    /// Phases 1–2: zeroes the gradients, runs forward, loss and backward over `batches` and adds
+    /// the orthogonality penalty. Returns this rank's loss sum (task + penalty) and real tokens.
+    /// (The gradient goldens stop here to compare every gradient with PyTorch's.)
+    public func computeGradients(_ batches: [Batch], rng: inout SeededRNG) throws -> (lossSum: Float, tokens: Int) {
+        precondition(batches.count == settings.accumulation, "\(batches.count) micro-batches for accumulation \(settings.accumulation)")
+        let store = model.store
         store.gradients.zero()
         var lossSum: Float = 0, tokens = 0
         for b in batches {
@@ -118,8 +127,13 @@ public final class TrainingStep {
             tokens += b.tokenCount
         }
         lossSum += settings.penalty.apply(store: store, vectors: model.adapters.orthogonalVectors, gamma: settings.gamma)
-        try beforeReduce?(step, &lossSum)
+        return (lossSum, tokens)
+    }
 
+    /// Phases 3–4: one allreduce of gradients and slots, the non-finite check, averaging,
+    /// clipping and the AdamW update.
+    func reduceAndUpdate(lossSum: Float, tokens: Int, step: Int, lr: Double, since before: CollectiveStats.Entry) throws -> Result {
+        let store = model.store, n = store.trainableParameterCount
         let g = store.gradients.pointer
         var finite = lossSum.isFinite
         if finite { for i in 0..<n where !g[i].isFinite { finite = false; break } }

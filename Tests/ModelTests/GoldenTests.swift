@@ -3,6 +3,7 @@ import Foundation
 import TensorCore
 @testable import Model
 import Train
+import DataPipeline
 
 /// One case written by scripts/make_model_goldens.py (Hugging Face transformers + PEFT).
 struct Golden {
@@ -63,20 +64,37 @@ func goldenModel(_ g: Golden, dropout: Double = 0, firstTokenLastLayer: Bool = t
     return model
 }
 
-/// One training step as the trainer runs it: forward, task loss + γ·R, backward.
-func goldenStep(_ model: SequenceClassifier, _ g: Golden) throws -> (loss: Float, taskLoss: Float, logits: [Float]) {
+/// The golden's batch as the trainer's `Batch`.
+func goldenBatch(_ g: Golden) -> Batch {
     let shape = g.json["batch"] as! [Int]
+    var b = Batch(rows: shape[0], length: shape[1], padID: 0)
+    b.inputIDs = g.ints("input_ids").map { Int32($0) }
+    b.tokenTypeIDs = g.ints("token_type_ids")
+    b.attentionMask = g.ints("attention_mask").map(Float.init)
+    b.lengths = (0..<shape[0]).map { r in b.attentionMask[(r * shape[1])..<((r + 1) * shape[1])].filter { $0 > 0 }.count }
+    b.labels = g.floats("labels")
+    return b
+}
+
+/// The trainer's own `TrainingStep` for a golden: one process, one micro-batch, the golden's
+/// penalty, no clipping (the reference runs torch AdamW on the raw gradients).
+func goldenTrainingStep(_ model: SequenceClassifier, _ g: Golden) -> TrainingStep {
+    let opt = AdamW(store: model.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+    let settings = TrainingStep.Settings(perRankExamples: (g.json["batch"] as! [Int])[0],
+                                         penalty: OrthogonalityPenalty(rawValue: g.string("penalty"))!,
+                                         gamma: Float(g.double("gamma")), maxGradNorm: 0)
+    return TrainingStep(model: model, optimizer: opt, reducer: LocalReducer(), settings: settings)
+}
+
+/// Phases 1–2 of the training step (forward, task loss + γ·R, backward): the loss, the task
+/// loss alone and the logits.
+func goldenStep(_ model: SequenceClassifier, _ g: Golden) throws -> (loss: Float, taskLoss: Float, logits: [Float]) {
     var rng = SeededRNG(seed: 0)
-    model.store.gradients.zero()
-    let logits = try model.forward(inputIDs: g.ints("input_ids").map { Int32($0) }, tokenTypeIDs: g.ints("token_type_ids"),
-                                   attentionMask: g.ints("attention_mask").map(Float.init),
-                                   batch: shape[0], length: shape[1], training: true, rng: &rng)
-    let out = Array(UnsafeBufferPointer(start: logits, count: shape[0] * g.int("num_labels")))
-    let (task, dLogits) = try model.loss(labels: g.floats("labels"))
-    let penalty = OrthogonalityPenalty(rawValue: g.string("penalty"))!
-        .apply(store: model.store, vectors: model.adapters.orthogonalVectors, gamma: Float(g.double("gamma")))
-    model.backward(dLogits: dLogits)
-    return (task + penalty, task, out)
+    let b = goldenBatch(g)
+    let (loss, _) = try goldenTrainingStep(model, g).computeGradients([b], rng: &rng)
+    let out = Array(UnsafeBufferPointer(start: model.head.logits.pointer, count: b.rows * g.int("num_labels")))
+    let (task, _) = try model.loss(labels: b.labels)
+    return (loss, task, out)
 }
 
 @Suite("Golden tests against Hugging Face transformers and PEFT", .serialized)
@@ -104,14 +122,10 @@ struct GoldenTests {
         let model = try goldenModel(g)
         let cfg = g.json["adamw"] as! [String: Any]
         let want = (cfg["losses"] as! [NSNumber]).map(\.floatValue)
-        let opt = AdamW(store: model.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+        let step = goldenTrainingStep(model, g)
+        var rng = SeededRNG(seed: 0)
         var losses: [Float] = []
-        for _ in 0..<4 {
-            losses.append(try goldenStep(model, g).loss)
-            if losses.count < 4 {
-                opt.update(params: model.store.trainable.pointer, grads: model.store.gradients.pointer, lr: 5e-3)
-            }
-        }
+        for s in 0..<4 { losses.append(Float(try step.run([goldenBatch(g)], step: s, lr: 5e-3, rng: &rng).loss)) }
         expectTensorClose(losses, want, rtol: 1e-4, atolScale: 1e-6, "\(name) losses")
     }
 }
