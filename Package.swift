@@ -46,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Thin C bindings (module maps + static inline accessors for macros).
@@ -69,7 +70,8 @@ let package = Package(
         // Encoders (BERT, RoBERTa), DCFT and LoRA adapters, heads, safetensors, merge/export.
         .target(name: "Model", dependencies: ["TensorCore"], swiftSettings: numeric),
         // Tokenizers, GLUE/JSONL readers, the tokenized HDF5 dataset, sampling and batching.
-        .target(name: "DataPipeline", dependencies: ["HDF5Kit", "TensorCore"], swiftSettings: numeric),
+        .target(name: "DataPipeline", dependencies: ["HDF5Kit", "TensorCore", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: numeric),
 
         // Config, optimizer, schedules, trainer loop, metrics, checkpoints, logs.
         .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Yams"], swiftSettings: fast),

@@ -22,13 +22,9 @@ extension SequenceClassifier {
         if count == 0 || norm == 0 { return (0, dl) }
         let logits = head.logits.pointer
         if k == 1 {
-            var total: Float = 0
-            for i in 0..<B where valid[i] {
-                let d = logits[i] - labels[i]
-                total += d * d
-                dl[i] = 2 * d / norm
-            }
-            return (total / norm, dl)
+            let total = MeanSquaredError.forward(pred: logits, target: labels, count: B, valid: valid, normalizer: norm)
+            MeanSquaredError.backward(pred: logits, target: labels, dPred: dl, count: B, valid: valid, normalizer: norm)
+            return (total, dl)
         }
         let ids = (0..<B).map { valid[$0] ? Int32(labels[$0]) : CrossEntropy.ignoreIndex }
         probsBuffer.ensureCapacity(B * k)

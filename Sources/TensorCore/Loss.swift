@@ -62,24 +62,28 @@ public enum CrossEntropy {
     }
 }
 
-/// Mean squared error `mean((pred − target)²)` (PyTorch `MSELoss()`; STS-B regression).
+/// Squared error `Σ (pred − target)² / normalizer` over the rows with `valid[i]` (all rows when
+/// `valid` is nil); `normalizer` defaults to `count`, which is PyTorch's `MSELoss()` (STS-B
+/// regression). Data-parallel training passes the global batch's size as the normalizer.
 public enum MeanSquaredError {
     @inlinable
-    public static func forward<T: TensorScalar>(pred: UnsafePointer<T>, target: UnsafePointer<T>, count: Int) -> T {
-        if count == 0 { return 0 }
+    public static func forward<T: TensorScalar>(pred: UnsafePointer<T>, target: UnsafePointer<T>, count: Int,
+                                                valid: [Bool]? = nil, normalizer: T? = nil) -> T {
+        let norm = normalizer ?? T(count)
+        if count == 0 || norm == 0 { return 0 }
         var s: T = 0
-        for i in 0..<count { let d = pred[i] - target[i]; s += d * d }
-        return s / T(count)
+        for i in 0..<count where valid?[i] ?? true { let d = pred[i] - target[i]; s += d * d }
+        return s / norm
     }
 
-    /// `dPred[i] += dLoss · 2 · (pred[i] − target[i]) / count`.
+    /// `dPred[i] += dLoss · (2 · (pred[i] − target[i]) / normalizer)` for the valid rows.
     @inlinable
     public static func backward<T: TensorScalar>(
         pred: UnsafePointer<T>, target: UnsafePointer<T>, dPred: UnsafeMutablePointer<T>,
-        count: Int, dLoss: T = 1
+        count: Int, dLoss: T = 1, valid: [Bool]? = nil, normalizer: T? = nil
     ) {
-        if count == 0 { return }
-        let s = 2 * dLoss / T(count)
-        for i in 0..<count { dPred[i] += s * (pred[i] - target[i]) }
+        let norm = normalizer ?? T(count)
+        if count == 0 || norm == 0 { return }
+        for i in 0..<count where valid?[i] ?? true { dPred[i] += dLoss * (2 * (pred[i] - target[i]) / norm) }
     }
 }

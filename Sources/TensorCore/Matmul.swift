@@ -42,22 +42,6 @@ public enum Matmul {
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
-    /// `batch` independent products `C_i = alpha · op(A_i) · op(B_i) + beta · C_i`, where
-    /// `X_i` starts at `x + i·strideX` (strides in elements).
-    @inlinable
-    public static func gemmStridedBatched<T: TensorScalar>(
-        transA: Bool = false, transB: Bool = false,
-        m: Int, n: Int, k: Int,
-        alpha: T = 1, a: UnsafePointer<T>, lda: Int, strideA: Int,
-        b: UnsafePointer<T>, ldb: Int, strideB: Int,
-        beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int, strideC: Int,
-        batch: Int
-    ) {
-        gemmBatched2D(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                      a: a, lda: lda, strideA: (0, strideA), b: b, ldb: ldb, strideB: (0, strideB),
-                      beta: beta, c: c, ldc: ldc, strideC: (0, strideC), outer: 1, inner: batch)
-    }
-
     /// `outer × inner` independent products; item `(o, i)` of X starts at
     /// `x + o·strideX.outer + i·strideX.inner`, e.g. outer = batch rows and inner = heads,
     /// addressing each head in place inside `[rows × h]` activations (the unfused form of

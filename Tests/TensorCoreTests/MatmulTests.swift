@@ -44,21 +44,6 @@ struct MatmulTests {
         #expect(c == [0, 0, 0, 0])
     }
 
-    @Test("strided batched gemm equals one gemm per batch (attention shapes)")
-    func stridedBatched() {
-        let batch = 6, L = 9, dh = 4
-        let q = randomArray(batch * L * dh, seed: 3), kk = randomArray(batch * L * dh, seed: 4)
-        var scores = [Double](repeating: 0, count: batch * L * L)
-        Matmul.gemmStridedBatched(transB: true, m: L, n: L, k: dh, a: q, lda: dh, strideA: L * dh,
-                                  b: kk, ldb: dh, strideB: L * dh, c: &scores, ldc: L, strideC: L * L, batch: batch)
-        for i in 0..<batch {
-            let ref = naiveGemm(transA: false, transB: true, m: L, n: L, k: dh,
-                                a: Array(q[i * L * dh..<(i + 1) * L * dh]), lda: dh,
-                                b: Array(kk[i * L * dh..<(i + 1) * L * dh]), ldb: dh)
-            expectClose(Array(scores[i * L * L..<(i + 1) * L * L]), ref, rtol: 1e-12, atol: 1e-14, "batch \(i)")
-        }
-    }
-
     @Test("Linear forward: hand-computed y = x·Wᵀ + b")
     func linearForwardHand() {
         let x: [Double] = [1, 2, 3, 4, 5, 6]        // 2 rows × 3
