@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // dcft: DCFT adapters for transformer encoders, data-parallel over MPI.
-// Module layout follows DESIGN.md §3. System libraries come from Debian
+// Module layout follows docs/DESIGN.md §3. System libraries come from Debian
 // (libopenmpi-dev, libopenblas-dev, libhdf5-dev) and are found with pkg-config;
 // see launch/install-deps.sh and README.md ("Pointing the build at your own MPI/HDF5").
 import PackageDescription
@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "TensorCore",
                 dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],
                 swiftSettings: numeric),
-        // MPI communicator (DESIGN.md calls this module "Distributed"; that name is taken
+        // MPI communicator (docs/DESIGN.md calls this module "Distributed"; that name is taken
         // by Swift's own distributed-actors module, so it is `Collectives` here).
         .target(name: "Collectives", dependencies: ["CMPI"], swiftSettings: fast),
         // Swift layer over HDF5: files, groups, typed datasets, hyperslabs, attributes, errors.

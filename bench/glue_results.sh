@@ -8,7 +8,7 @@
 # A row is TASK-METHOD. Finished rows (bench/results/glue/ROW.json, committed) are skipped, so
 # the script can be stopped and started again: an interrupted row resumes from its newest
 # checkpoint in runs/results/ROW (--resume auto) and its wall time adds up over attempts. After
-# every row the table is rewritten: bench/results/glue.md, glue.tsv and README.md's copy.
+# every row the table is rewritten: bench/results/glue.md, glue.tsv and docs/RESULTS.md's copy.
 #
 # Methods: dcft8 (the config as is: DCFT d = 8), dcft2 (d = 2), lora1 / lora8 (PEFT-style LoRA
 # on the same six modules, alpha = 2·r, lr 5e-4 as in configs/glue/rte-lora.yaml), head

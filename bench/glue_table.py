@@ -1,5 +1,5 @@
 """Writes bench/results/glue.{md,tsv} from bench/results/glue/*.json (see glue_results.sh) and
-copies the table into README.md between its glue-results markers."""
+copies the table into docs/RESULTS.md between its glue-results markers."""
 import glob
 import json
 import os
@@ -49,10 +49,10 @@ def main():
 
 
 def splice_readme():
-    """Replaces the table between the README's glue-results markers with bench/results/glue.md."""
+    """Replaces the table between docs/RESULTS.md's glue-results markers with bench/results/glue.md."""
     begin, end = "<!-- glue-results:begin -->", "<!-- glue-results:end -->"
     try:
-        text = open("README.md").read()
+        text = open("docs/RESULTS.md").read()
     except FileNotFoundError:
         return
     if begin not in text or end not in text:
@@ -60,7 +60,7 @@ def splice_readme():
     table = open("bench/results/glue.md").read()
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    open("README.md", "w").write(head + begin + "\n" + table + end + tail)
+    open("docs/RESULTS.md", "w").write(head + begin + "\n" + table + end + tail)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ writes, under Tests/ModelTests/Fixtures/:
   goldens/CASE.json             inputs, initial trainable tensors, logits, loss, the gradient of
                                 every trainable tensor, and the losses over three AdamW steps.
 
-DCFT is computed the way the paper's reference code computes it (DESIGN.md §2): the increment
+DCFT is computed the way the paper's reference code computes it (docs/DESIGN.md §2): the increment
 M = conv_transpose2d(Aᵀ·B, C, stride=s) is materialised and the layer returns
 base(x) + scale · x @ M, with scale = alpha / (r + 1e-5). LoRA comes from PEFT itself.
 All dropout is 0 so the outputs are deterministic.

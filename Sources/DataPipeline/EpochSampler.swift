@@ -1,6 +1,6 @@
 import TensorCore
 
-/// Decides which examples each rank sees in each step of an epoch (DESIGN.md §5).
+/// Decides which examples each rank sees in each step of an epoch (docs/DESIGN.md §5).
 ///
 /// Every rank computes the same plan from `(seed, epoch)` and the example lengths, with no
 /// communication, then keeps its own part:
@@ -18,7 +18,7 @@ import TensorCore
 ///
 /// Bucketing is done on global batches rather than inside each rank's slice, so the plan does
 /// not depend on how a global batch is split: np=1 with batch 2b and np=2 with batch b see the
-/// same examples in every optimizer step (the equivalence DESIGN.md §5 asks for), and every
+/// same examples in every optimizer step (the equivalence docs/DESIGN.md §5 asks for), and every
 /// rank runs the same number of steps.
 public struct EpochSampler: Sendable {
     public enum Fill: Sendable { case `repeat`, mask }

@@ -1,4 +1,4 @@
-/// The tokenized dataset format (DESIGN.md §4), version 1.
+/// The tokenized dataset format (docs/DESIGN.md §4), version 1.
 ///
 /// A dataset is a directory of `N` shard files `shard-00000-of-0000N.h5`; shard `k` holds a
 /// contiguous run of examples starting at global index `first_example`. Each file has:

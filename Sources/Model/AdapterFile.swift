@@ -1,6 +1,6 @@
 import Foundation
 
-/// The adapter export (DESIGN.md §4): the trainable tensors alone — adapters and head — in a
+/// The adapter export (docs/DESIGN.md §4): the trainable tensors alone — adapters and head — in a
 /// safetensors file, with the options needed to rebuild the model in its string metadata.
 /// A few hundred KB for DCFT on MiniLM; all weights under full fine-tuning.
 public enum AdapterFile {

@@ -3,7 +3,7 @@ import HDF5Kit
 import Model
 import TensorCore
 
-/// A training checkpoint (DESIGN.md §4), one HDF5 file written by rank 0:
+/// A training checkpoint (docs/DESIGN.md §4), one HDF5 file written by rank 0:
 ///
 /// | object | content |
 /// |---|---|

@@ -4,7 +4,7 @@ import DataPipeline
 import Model
 import TensorCore
 
-/// Data-parallel training of a `SequenceClassifier` (DESIGN.md §5).
+/// Data-parallel training of a `SequenceClassifier` (docs/DESIGN.md §5).
 ///
 /// Every rank holds a replica, trains on its part of each global batch, and once per optimizer
 /// step allreduces ONE flat buffer: the trainable gradients followed by the step's loss sum,

@@ -43,7 +43,7 @@ public struct NonFiniteError: Error, CustomStringConvertible {
     }
 }
 
-/// One optimizer step of data-parallel training (DESIGN.md §5), the only one: `dcft train`,
+/// One optimizer step of data-parallel training (docs/DESIGN.md §5), the only one: `dcft train`,
 /// `dcft bench` and the tests all run this.
 ///
 /// 1. forward, loss and backward over this rank's micro-batches (gradients accumulate; the loss

@@ -90,7 +90,7 @@ struct DCFTAdapterTests {
         let model = try SequenceClassifier(config: cfg, options: ModelOptions(adapter: DCFTOptions(kernel: d), numLabels: 2))
         let adapterCount = model.adapters(of: DCFTAdapter.self).reduce(0) { $0 + $1.parameterCount }
         #expect(adapterCount == expected)
-        // Per-layer formula of DESIGN.md §2: 4·(2h/d + d²) + 2·(h/d + f/d + d²).
+        // Per-layer formula of docs/DESIGN.md §2: 4·(2h/d + d²) + 2·(h/d + f/d + d²).
         let perLayer = 4 * (2 * 768 / d + d * d) + 2 * (768 / d + 3072 / d + d * d)
         #expect(12 * perLayer == expected)
         // The flat trainable buffer holds exactly the adapters plus the head (pooler + classifier).

@@ -1,6 +1,6 @@
 import TensorCore
 
-/// Hyperparameters of DCFT adapters (DESIGN.md §2); `adapter.type: dcft`.
+/// Hyperparameters of DCFT adapters (docs/DESIGN.md §2); `adapter.type: dcft`.
 public struct DCFTOptions: AdapterMethod, Equatable, Codable {
     public static let name = "dcft"
     public static let fields: [AdapterField] = [
@@ -60,7 +60,7 @@ public struct DCFTOptions: AdapterMethod, Equatable, Codable {
     }
 }
 
-/// One DCFT adapter on a linear layer `W0: [out × in]` (DESIGN.md §2):
+/// One DCFT adapter on a linear layer `W0: [out × in]` (docs/DESIGN.md §2):
 /// `y += scale · x·M`, `M[s·i+p, s·j+q] += A[i]·B[j]·C[p,q]`, `M ∈ R^(in × out)`.
 ///
 /// `M` is never built while training. With `u = ` the kernel-strided sum of `x` weighted by A,
@@ -252,7 +252,7 @@ public final class DCFTAdapter: LinearAdapter {
         return m
     }
 
-    /// Adds `scale · Mᵀ` to a weight `W [out × in]` (the merge of DESIGN.md §4).
+    /// Adds `scale · Mᵀ` to a weight `W [out × in]` (the merge of docs/DESIGN.md §4).
     public func merge(store: ParameterStore, into w: UnsafeMutablePointer<Float>) {
         let m = materialize(store: store)
         for o in 0..<outFeatures { for r in 0..<inFeatures { w[o * inFeatures + r] += scale * m[r * outFeatures + o] } }
