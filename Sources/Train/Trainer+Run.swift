@@ -33,15 +33,24 @@ extension Trainer {
             position += accum
             let lr = schedule.lr(at: step)
             let r = try trainingStep.run(batches, step: step, lr: lr, rng: &rng)
+            let balance = try trainingStep.balance(of: r)   // rank 0: compute spread, transfer vs wait
             step += 1
             losses[step] = r.loss
             lastLoss = r.loss
             windowLoss += r.loss; windowSteps += 1; windowTokens += r.tokens
 
             let stepSeconds = Date().timeIntervalSince(stepStart)
-            log?.record(["step": step, "epoch": epoch, "loss": r.loss, "lr": lr, "grad_norm": r.gradNorm, "tokens": r.tokens,
-                         "tokens_per_second": r.tokens / max(stepSeconds, 1e-9), "step_ms": stepSeconds * 1000,
-                         "allreduce_bytes": r.allreduceBytes, "allreduce_ms": r.allreduceSeconds * 1000])
+            var record: [String: Any] = ["step": step, "epoch": epoch, "loss": r.loss, "lr": lr, "grad_norm": r.gradNorm,
+                                         "tokens": r.tokens, "tokens_per_second": r.tokens / max(stepSeconds, 1e-9),
+                                         "step_ms": stepSeconds * 1000, "allreduce_bytes": r.allreduceBytes,
+                                         "allreduce_ms": r.allreduceSeconds * 1000, "compute_ms": r.computeSeconds * 1000,
+                                         "update_ms": r.updateSeconds * 1000]
+            if let b = balance {
+                record["transfer_ms"] = b.transfer * 1000; record["wait_ms"] = b.waitRank0 * 1000; record["wait_max_ms"] = b.waitMax * 1000
+                record["compute_min_ms"] = b.computeMin * 1000; record["compute_median_ms"] = b.computeMedian * 1000
+                record["compute_max_ms"] = b.computeMax * 1000
+            }
+            log?.record(record)
             if step % logEvery == 0 || step == totalSteps {
                 let dt = Date().timeIntervalSince(windowStart)
                 log?.progress(step: step, total: totalSteps, loss: windowLoss / Double(max(windowSteps, 1)), lr: lr,

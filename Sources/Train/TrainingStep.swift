@@ -12,6 +12,8 @@ public protocol GradientReducer: AnyObject {
     var size: Int { get }
     func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     func maxAllreduce(_ flags: inout [Int32]) throws
+    /// Every rank's `values` concatenated in rank order, on rank 0 (nil elsewhere).
+    func gatherToRoot(_ values: [Double]) throws -> [Double]?
     /// Allreduce calls, bytes and seconds so far.
     var allreduceStats: CollectiveStats.Entry { get }
 }
@@ -19,6 +21,7 @@ public protocol GradientReducer: AnyObject {
 extension Communicator: GradientReducer {
     public func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try allreduce(buffer) }
     public func maxAllreduce(_ flags: inout [Int32]) throws { try allreduce(&flags, op: .max) }
+    public func gatherToRoot(_ values: [Double]) throws -> [Double]? { try gather(values, root: 0) }
     public var allreduceStats: CollectiveStats.Entry { stats.allreduce }
 }
 
@@ -32,6 +35,7 @@ public final class LocalReducer: GradientReducer {
         allreduceStats.bytes += buffer.count * MemoryLayout<Float>.size
     }
     public func maxAllreduce(_ flags: inout [Int32]) throws {}
+    public func gatherToRoot(_ values: [Double]) throws -> [Double]? { values }
 }
 
 /// A step whose loss or gradient is NaN or infinite; the weights were not updated.
@@ -80,7 +84,43 @@ public final class TrainingStep {
         /// Global gradient norm before clipping.
         public var gradNorm: Double
         public var allreduceBytes: Int
+        /// This rank's time in the allreduce: waiting for the last rank to arrive, then the transfer.
         public var allreduceSeconds: Double
+        /// This rank's forward, loss, backward and penalty.
+        public var computeSeconds: Double
+        /// Averaging, clipping and the AdamW update after the allreduce.
+        public var updateSeconds: Double
+    }
+
+    /// One step's time across ranks (`balance(of:)`): per-rank compute spread, and the
+    /// collective split into *transfer* (the allreduce as the last-arriving rank saw it: the
+    /// ranks leave it together, so the shortest stay is the transfer itself) and *wait* (the
+    /// rest: time spent waiting for slower ranks, i.e. load imbalance, not the network).
+    public struct Balance: Sendable {
+        public var computeMin: Double, computeMedian: Double, computeMax: Double
+        public var transfer: Double
+        /// Rank 0's wait and the longest wait of any rank.
+        public var waitRank0: Double, waitMax: Double
+        public var ranks: Int
+
+        /// From every rank's (compute, allreduce) seconds, in rank order.
+        public init(compute: [Double], allreduce: [Double]) {
+            let c = compute.sorted()
+            ranks = c.count
+            computeMin = c.first ?? 0; computeMax = c.last ?? 0
+            computeMedian = c.isEmpty ? 0 : (c.count % 2 == 1 ? c[c.count / 2] : (c[c.count / 2 - 1] + c[c.count / 2]) / 2)
+            transfer = allreduce.min() ?? 0
+            waitRank0 = (allreduce.first ?? 0) - transfer
+            waitMax = (allreduce.max() ?? 0) - transfer
+        }
+    }
+
+    /// Gathers `result`'s compute and allreduce times to rank 0 (one 16-byte gather, outside
+    /// the step) and returns their balance there; nil on the other ranks.
+    public func balance(of result: Result) throws -> Balance? {
+        guard let all = try reducer.gatherToRoot([result.computeSeconds, result.allreduceSeconds]) else { return nil }
+        return Balance(compute: stride(from: 0, to: all.count, by: 2).map { all[$0] },
+                       allreduce: stride(from: 1, to: all.count, by: 2).map { all[$0] })
     }
 
     /// Floats after the gradients in the allreduced buffer: loss sum, token count, non-finite flag, spare.
@@ -105,9 +145,13 @@ public final class TrainingStep {
     /// Runs step `step` on `batches` (this rank's `accumulation` micro-batches) with learning rate `lr`.
     public func run(_ batches: [Batch], step: Int, lr: Double, rng: inout SeededRNG) throws -> Result {
         let before = reducer.allreduceStats
+        let t0 = DispatchTime.now().uptimeNanoseconds
         var (lossSum, tokens) = try computeGradients(batches, rng: &rng)
         try beforeReduce?(step, &lossSum)
-        return try reduceAndUpdate(lossSum: lossSum, tokens: tokens, step: step, lr: lr, since: before)
+        let compute = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        var r = try reduceAndUpdate(lossSum: lossSum, tokens: tokens, step: step, lr: lr, since: before)
+        r.computeSeconds = compute
+        return r
     }
 
     /// Phases 1–2: zeroes the gradients, runs forward, loss and backward over `batches` and adds
@@ -146,6 +190,7 @@ public final class TrainingStep {
             try reducer.maxAllreduce(&flags)
             throw NonFiniteError(step: step, ranks: flags.indices.filter { flags[$0] != 0 })
         }
+        let t1 = DispatchTime.now().uptimeNanoseconds
         let inv = 1 / Float(reducer.size)
         for i in 0..<n { g[i] *= inv }
         let meanLoss = Double(extra[0]) / Double(reducer.size), globalTokens = Double(extra[1])
@@ -153,6 +198,7 @@ public final class TrainingStep {
         optimizer.update(params: store.trainable.pointer, grads: g, lr: Float(lr))
         let after = reducer.allreduceStats
         return Result(loss: meanLoss, tokens: globalTokens, gradNorm: norm, allreduceBytes: after.bytes - before.bytes,
-                      allreduceSeconds: after.seconds - before.seconds)
+                      allreduceSeconds: after.seconds - before.seconds, computeSeconds: 0,
+                      updateSeconds: Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9)
     }
 }

@@ -55,7 +55,7 @@ struct Bench: ParsableCommand {
         let count = net.store.trainableParameterCount
         let optimizer = AdamW(store: net.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
         let step = TrainingStep(model: net, optimizer: optimizer, reducer: comm, settings: cfg.stepSettings(perRankExamples: batch))
-        var times: [Double] = [], commTimes: [Double] = []
+        var times: [Double] = [], results: [TrainingStep.Result] = [], balances: [TrainingStep.Balance] = []
         // The sgemm reference is measured between the timed steps, so that it sees the same
         // machine (load, clocks) as they do: one repetition before the first timed step and
         // the rest spread evenly through them.
@@ -69,13 +69,18 @@ struct Bench: ParsableCommand {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = try step.run([b], step: s, lr: 1e-4, rng: &rng)
             let t1 = DispatchTime.now().uptimeNanoseconds
-            if s >= warmup { times.append(Double(t1 - t0) * 1e-9); commTimes.append(r.allreduceSeconds) }
+            let balance = try step.balance(of: r)   // a small gather, outside the timed step
+            if s >= warmup {
+                times.append(Double(t1 - t0) * 1e-9); results.append(r)
+                if let balance { balances.append(balance) }
+            }
         }
         while reference.rates.count < reps { reference.measure() }
         let flops = Self.stepFLOPs(c, batch: batch, seq: seq, full: opts.fullFineTuning, headOnly: adapter == "none",
                                    firstTokenLastLayer: opts.firstTokenLastLayer)
         guard comm.rank == 0 else { return }
-        let med = times.sorted()[times.count / 2], comm_ = commTimes.sorted()[commTimes.count / 2]
+        func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.isEmpty ? .nan : s[s.count / 2] }
+        let med = median(times)
         let gflops = flops / med / 1e9
         let settings = opts.adapter.map { m in " " + m.fields.map { "\($0.key)=\($0.format(m.settings[$0.key] ?? $0.defaultValue))" }.joined(separator: " ") } ?? ""
         print("model \(model): h \(c.hiddenSize), layers \(c.numLayers)\(fullLastLayer ? " (full last layer)" : ""), adapter \(adapter)\(settings)")
@@ -84,7 +89,16 @@ struct Bench: ParsableCommand {
         print(String(format: "throughput: %.0f tokens/s per rank, %.0f tokens/s in all", Double(n) / med, Double(n * comm.size) / med))
         print(String(format: "compute: %.1f GFLOP per step per rank, %.1f GFLOP/s achieved", flops / 1e9, gflops))
         print(reference.summary(achieved: gflops))
-        print(String(format: "allreduce: median %.3f ms per step (%.1f%% of the step)", comm_ * 1000, 100 * comm_ / med))
+        // Medians over steps. Compute is forward + loss + backward + penalty on each rank; the
+        // allreduce is split into transfer (the shortest stay in it: the last rank to arrive)
+        // and wait (arrival skew = load imbalance); update is averaging + clipping + AdamW.
+        let transfer = median(balances.map(\.transfer)), allreduce = median(results.map(\.allreduceSeconds))
+        print(String(format: "compute per rank: min %.1f / median %.1f / max %.1f ms; update %.2f ms",
+                     median(balances.map(\.computeMin)) * 1000, median(balances.map(\.computeMedian)) * 1000,
+                     median(balances.map(\.computeMax)) * 1000, median(results.map(\.updateSeconds)) * 1000))
+        print(String(format: "allreduce: median %.3f ms per step on rank 0 = transfer %.3f ms (%.1f%% of the step) + wait %.3f ms (longest wait of any rank %.3f ms)",
+                     allreduce * 1000, transfer * 1000, 100 * transfer / med, median(balances.map(\.waitRank0)) * 1000,
+                     median(balances.map(\.waitMax)) * 1000))
     }
 
     /// Encoder matmul FLOPs one training step performs (forward + backward), the figure GFLOP/s

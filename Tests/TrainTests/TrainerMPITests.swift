@@ -29,7 +29,8 @@ struct TrainerMPITests {
         // Only the adapters and head are communicated: bytes per step = 4 × (trainable + 4 slots).
         let log = try String(contentsOfFile: t.root + "/np2/log.jsonl", encoding: .utf8)
         let first = try JSONSerialization.jsonObject(with: Data(log.split(separator: "\n")[0].utf8)) as! [String: Any]
-        for key in ["loss", "lr", "grad_norm", "tokens_per_second", "allreduce_bytes", "allreduce_ms"] {
+        for key in ["loss", "lr", "grad_norm", "tokens_per_second", "allreduce_bytes", "allreduce_ms", "compute_ms", "update_ms",
+                    "transfer_ms", "wait_ms", "wait_max_ms", "compute_min_ms", "compute_median_ms", "compute_max_ms"] {
             #expect(first[key] != nil, "log record lacks \(key)")
         }
         // DCFT on the tiny model: adapters + pooler + classifier, plus 4 slots (loss, tokens, flag, spare).
@@ -118,10 +119,20 @@ struct BenchCommandTests {
                                                          "--threads", "1", "--steps", "2", "--warmup", "1"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         for fragment in ["ranks 2 × threads 1", "step: median", "tokens/s in all", "sgemm on the same shapes: best of 4 repetitions ≥ 0.5 s",
-                         "spread", "allreduce: median"] {
+                         "spread", "compute per rank: min", "allreduce: median", "= transfer", "+ wait"] {
             #expect(r.stdout.contains(fragment), "missing \(fragment) in\n\(r.stdout)")
         }
         #expect(r.stdout.contains("of sgemm peak") != r.stdout.contains("warning: the step's"), "\(r.stdout)")
+    }
+
+    @Test("step balance: transfer is the shortest stay in the allreduce, wait the rest; compute min/median/max (hand-computed)")
+    func balance() {
+        // Rank 1 arrived last (stayed 2 ms: the transfer); ranks 0, 2, 3 waited for it.
+        let b = TrainingStep.Balance(compute: [0.100, 0.108, 0.104, 0.101], allreduce: [0.010, 0.002, 0.006, 0.009])
+        #expect(b.ranks == 4 && b.computeMin == 0.100 && b.computeMax == 0.108 && abs(b.computeMedian - 0.1025) < 1e-12)
+        #expect(b.transfer == 0.002 && abs(b.waitRank0 - 0.008) < 1e-12 && abs(b.waitMax - 0.008) < 1e-12)
+        let one = TrainingStep.Balance(compute: [0.5], allreduce: [0.001])
+        #expect(one.transfer == 0.001 && one.waitRank0 == 0 && one.computeMedian == 0.5)
     }
 
     @Test("the sgemm reference: repetitions of at least minSeconds, best as reference; a ratio above 100% becomes a warning")
