@@ -76,11 +76,13 @@ let package = Package(
         // Config, optimizer, schedules, trainer loop, metrics, checkpoints, logs.
         .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Yams"], swiftSettings: fast),
 
+        // The CPU check a binary built for x86-64-v3 runs first (plain C, baseline x86-64).
+        .target(name: "CCPUCheck"),
         .executableTarget(
             name: "dcft",
-            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Train",
+            dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Train", "CCPUCheck",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: fast),
+            swiftSettings: fast + (targetCPU == ["-target-cpu", "haswell"] ? [.define("DCFT_BASELINE_X86_64_V3")] : [])),
         // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
         .executableTarget(name: "mpi-selftest", dependencies: ["Collectives"], swiftSettings: strict),
 
@@ -95,7 +97,7 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"], swiftSettings: strict),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore", "DataPipeline"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"], swiftSettings: strict),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft", "toy-adapter-train"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft", "toy-adapter-train", "CCPUCheck"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
                     exclude: ["Fixtures"], swiftSettings: strict),
     ],

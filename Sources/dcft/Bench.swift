@@ -35,6 +35,7 @@ struct Bench: ParsableCommand {
         let comm = try Communicator.world()
         BLAS.threads = 1           // dcft splits large products itself (Matmul.gemm)
         Parallel.threads = threads
+        try checkBLAS { line in if comm.rank == 0 { print(line) } }
         let dir = try ModelDirectory(path: model)
         // The adapter and its options go through the same configuration code as `dcft train`.
         let full = adapter == "full"

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import CCPUCheck
+import TensorCore
 
 /// `dcft`: fine-tune transformer encoders with DCFT adapters, data-parallel over MPI.
 @main
@@ -16,24 +19,28 @@ struct DCFT: ParsableCommand {
         version: version,
         subcommands: [Prepare.self, TrainCommand.self, Eval.self, Predict.self, Merge.self, Bench.self, Inspect.self, Plot.self]
     )
-}
 
-/// A subcommand whose implementation has not landed yet: it says so and exits non-zero.
-protocol PlannedCommand: ParsableCommand {
-    /// Which issue in the tracker delivers it.
-    static var plannedIn: String { get }
-}
-
-extension PlannedCommand {
-    func run() throws {
-        let name = Self._commandName
-        throw NotYetBuilt(message: "dcft \(name) is not built yet (planned in \(Self.plannedIn)).")
+    /// Before anything else (and before MPI starts): if OpenBLAS chose kernels weaker than the
+    /// CPU supports and the user did not choose them, restart with the right ones
+    /// (`BLASKernelCheck.applyAutomaticFix`).
+    static func main() {
+        #if DCFT_BASELINE_X86_64_V3
+        guard dcft_cpu_has_x86_64_v3() != 0 else {
+            fputs("dcft: this binary was built for x86-64-v3 (AVX2, FMA, BMI2), which this CPU lacks; rebuild it for any x86-64 with: DCFT_TARGET_CPU=generic swift build -c release (after rm -rf .build)\n", stderr)
+            Foundation.exit(3)
+        }
+        #endif
+        BLASKernelCheck.applyAutomaticFix()
+        main(nil)
     }
 }
 
-struct NotYetBuilt: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+/// The start-up report of train, eval and bench: CPU features and BLAS kernels (with a warning
+/// or note when they differ), and a refusal when the BLAS computes wrong products here.
+func checkBLAS(print say: (String) -> Void) throws {
+    let check = BLASKernelCheck.current()
+    for line in check.report { say(line) }
+    guard BLASKernelCheck.sgemmAgrees() else {
+        throw ValidationError("BLAS sgemm with the \(check.coreName) kernels gives wrong results on this CPU (checked against a Double product); choose other kernels, e.g. OPENBLAS_CORETYPE=\(ISALevel.avx2.openBLASCoreType ?? "Haswell"), and retry")
+    }
 }
-
-

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Collectives
 import Train
+import TensorCore
 
 /// `dcft train`: data-parallel fine-tuning from a YAML config, launched with mpirun.
 struct TrainCommand: ParsableCommand {
@@ -25,6 +26,7 @@ struct TrainCommand: ParsableCommand {
         guard config != nil || !overrides.isEmpty else { throw ValidationError("give --config FILE (and/or --set key=value)") }
         let comm = try Communicator.world()
         do {
+            try checkBLAS { line in if comm.rank == 0 { print(line) } }
             let cfg = try TrainConfig.load(file: config, overrides: overrides)
             let trainer = try Trainer(config: cfg, comm: comm, resume: resume)
             let s = try trainer.run(stopAfter: stopAfter)
@@ -50,6 +52,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         let comm = try Communicator.world()
         do {
+            try checkBLAS { line in if comm.rank == 0 { print(line) } }
             let cfg = try TrainConfig.load(file: config, overrides: overrides)
             let trainer = try Trainer(config: cfg, comm: comm, resume: checkpoint)
             let r = try trainer.evaluate()

@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 import Model
+import TensorCore
+import CCPUCheck
 import TestSupport
 @testable import Train
 @testable import dcft
@@ -123,6 +125,55 @@ struct BenchCommandTests {
             #expect(r.stdout.contains(fragment), "missing \(fragment) in\n\(r.stdout)")
         }
         #expect(r.stdout.contains("of sgemm peak") != r.stdout.contains("warning: the step's"), "\(r.stdout)")
+    }
+
+    /// Forcing the generic SSE kernels (as an old OpenBLAS does on a CPU it does not know) is
+    /// reported with the fix, and the sgemm reference measures the kernels really in use.
+    @Test("a weak BLAS kernel (OPENBLAS_CORETYPE=Prescott) is reported with the exact fix; the sgemm reference reflects it")
+    func weakKernel() throws {
+        let miniLM = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models/all-MiniLM-L6-v2").path
+        try #require(FileManager.default.fileExists(atPath: miniLM + "/model.safetensors"), "launch/test.sh fetches \(miniLM)")
+        let args = ["bench", "--model", miniLM, "--batch", "4", "--seq", "64", "--threads", "1", "--steps", "1", "--warmup", "0",
+                    "--reference-reps", "2"]
+        func reference(_ out: String) -> Double? {
+            out.split(separator: "\n").first { $0.hasPrefix("sgemm on the same shapes") }
+                .flatMap { $0.split(separator: ":").dropFirst(2).first }
+                .flatMap { Double($0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0]) }
+        }
+        let weak = try ProcessRunner.run(ProcessRunner.product("dcft"), args, environment: ["OPENBLAS_CORETYPE": "Prescott"], timeout: 120)
+        #expect(weak.status == 0, "\(weak.stderr)")
+        #expect(weak.stdout.contains("Prescott kernels (OPENBLAS_CORETYPE=Prescott)"), "\(weak.stdout)")
+        let usual = try ProcessRunner.run(ProcessRunner.product("dcft"), args, timeout: 120)
+        #expect(usual.status == 0, "\(usual.stderr)")
+        let cpu = CPUFeatures.current()
+        guard cpu.level >= .avx2, let best = cpu.level.openBLASCoreType else { return }  // an SSE-only CPU has nothing better
+        #expect(weak.stdout.contains("because OPENBLAS_CORETYPE=Prescott is set") && weak.stdout.contains("export OPENBLAS_CORETYPE=\(best)"),
+                "\(weak.stdout)")
+        let w = try #require(reference(weak.stdout), "\(weak.stdout)"), u = try #require(reference(usual.stdout), "\(usual.stdout)")
+        #expect(w < 0.7 * u, "sgemm reference with Prescott kernels \(w) GFLOP/s vs \(u) GFLOP/s with the usual ones")
+    }
+
+    @Test("after dcft's own restart with better kernels: the note names both, and the new kernels pass the sgemm check")
+    func restartedState() throws {
+        let t = try TinyRun(trainExamples: 8, devExamples: 4)
+        // The state applyAutomaticFix leaves: OPENBLAS_CORETYPE set by dcft, the marker naming the library's choice.
+        let r = try ProcessRunner.run(ProcessRunner.product("dcft"),
+                                      ["bench", "--model", t.model, "--batch", "2", "--seq", "8", "--threads", "1", "--steps", "1",
+                                       "--warmup", "0", "--reference-reps", "1"],
+                                      environment: ["OPENBLAS_CORETYPE": "Haswell", BLASKernelCheck.restartMarker: "Prescott"], timeout: 120)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("note: OpenBLAS had chosen its Prescott kernels for this CPU") &&
+                r.stdout.contains("dcft restarted itself with OPENBLAS_CORETYPE=Haswell"), "\(r.stdout)")
+        #expect(!r.stdout.contains("(OPENBLAS_CORETYPE=Haswell)"), "dcft's own setting is not reported as the user's")
+    }
+
+    @Test("the x86-64-v3 start-up check agrees with /proc/cpuinfo")
+    func baselineCheck() {
+        #if arch(x86_64) && os(Linux)
+        let f = CPUFeatures.current().flags
+        #expect((dcft_cpu_has_x86_64_v3() != 0) == (f.contains("avx2") && f.contains("fma") && f.contains("bmi2")))
+        #endif
     }
 
     @Test("step balance: transfer is the shortest stay in the allreduce, wait the rest; compute min/median/max (hand-computed)")

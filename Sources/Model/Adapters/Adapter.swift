@@ -75,8 +75,9 @@ public struct AdapterField: Sendable, Equatable {
     /// The metadata key in an adapter file of method `method`.
     public func fileKey(method: String) -> String { key.hasPrefix(method + "_") ? key : method + "_" + key }
 
-    /// The value as text (integers without a fraction).
-    public func format(_ v: Double) -> String { isInteger ? String(Int(v)) : String(v) }
+    /// The value as text: integers without a fraction, other values as the shortest text that
+    /// reads back as the same Float (options are stored as Float).
+    public func format(_ v: Double) -> String { isInteger ? String(Int(v)) : String(Float(v)) }
 }
 
 /// Option values of an adapter method by field key. Missing keys take the field defaults.
