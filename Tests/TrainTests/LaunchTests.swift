@@ -42,4 +42,18 @@ struct LaunchTests {
         let ranks = max(1, cores / 4)
         #expect(full.stderr.contains("launch/local.sh: \(ranks) rank(s) × \(cores / ranks) thread(s)"), "\(full.stderr)")
     }
+
+    @Test("launch/hostfile.sh without NP: the rule per node from the hostfile's slots (one node here: localhost)")
+    func hostfileAuto() throws {
+        let t = try TinyRun(trainExamples: 32, devExamples: 8)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        try "# one node\nlocalhost slots=\(cores)\n".write(toFile: t.root + "/hosts", atomically: true, encoding: .utf8)
+        let r = try ProcessRunner.run("bash", [Self.root + "/launch/hostfile.sh", t.root + "/hosts", t.config,
+                                               "--set", "train.max_steps=2", "--set", "train.batch_size=\(2 * cores)",
+                                               "--set", "output_dir=\(t.root)/hf"],
+                                      environment: ["DCFT": ProcessRunner.product("dcft")], timeout: 300)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("launch/hostfile.sh: \(cores) rank(s) × 1 thread(s)"), "\(r.stderr)")
+        #expect(r.stdout.contains("dcft train: task rte, \(cores) rank(s) × 1 thread(s)"), "\(r.stdout)")
+    }
 }
