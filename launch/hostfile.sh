@@ -9,7 +9,8 @@
 # With "auto" (or no NP) each node runs launch/layout.sh's layout for its slots (one rank per
 # core for PEFT, per 4 cores for full fine-tuning), ranks bound to cores. With NP, THREADS per
 # rank (default 1) and Open MPI's slot mapping. Env: DCFT binary path, MCA (extra mpirun options,
-# e.g. "--mca btl_tcp_if_include eth0" to pick the network).
+# e.g. "--mca btl_tcp_if_include eth0" to pick the network), AGENT (how to reach the other nodes:
+# Open MPI's plm_rsh_agent, ssh by default; launch/netns-agent.sh on launch/cluster.sh's nodes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/layout.sh
@@ -19,6 +20,7 @@ if [ $# -ge 1 ] && { [ "$1" = auto ] || [[ "$1" =~ ^[0-9]+$ ]]; }; then np=$1; s
 config=${1:?config}; shift
 dcft=${DCFT:-$PWD/.build/release/dcft}
 root=(); [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
+agent=(); [ -n "${AGENT:-}" ] && agent=(--mca plm_rsh_agent "$AGENT")
 if [ "$np" = auto ]; then
   # The first host's slots stand for every node's cores (clusters are homogeneous per partition).
   slots=$(awk '!/^[[:space:]]*(#|$)/ { for (i = 2; i <= NF; i++) if ($i ~ /^slots=/) { sub("slots=", "", $i); print $i; exit } }' "$hostfile")
@@ -32,6 +34,6 @@ else
 fi
 echo "launch/hostfile.sh: $np rank(s) × $threads thread(s)" >&2
 # shellcheck disable=SC2086
-exec mpirun "${root[@]}" --hostfile "$hostfile" -np "$np" "${map[@]}" --bind-to core \
+exec mpirun "${root[@]}" "${agent[@]}" --hostfile "$hostfile" -np "$np" "${map[@]}" --bind-to core \
   -x OPENBLAS_NUM_THREADS="$threads" -x PATH -x LD_LIBRARY_PATH ${MCA:-} \
   "$dcft" train --config "$config" --set train.threads="$threads" "$@"

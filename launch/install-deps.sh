@@ -11,7 +11,7 @@
 # PKG_CONFIG_PATH pointing at their lib/pkgconfig folders) and says what is missing.
 set -euo pipefail
 
-APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev pkg-config)
+APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev pkg-config iproute2)
 # module:pip-spec. torch is the CPU build (a bare `pip install torch` pulls gigabytes of CUDA).
 PY_PACKAGES=(numpy:numpy h5py:h5py scipy:scipy sklearn:scikit-learn safetensors:safetensors
              torch:torch==2.13.0+cpu transformers:transformers tokenizers:tokenizers)
