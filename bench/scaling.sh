@@ -22,21 +22,8 @@ for adapter in dcft lora full; do
     [ "$np" -gt "$cores" ] && bind=(--bind-to none --oversubscribe)
     mpirun "${root[@]}" -np "$np" "${bind[@]}" -x OPENBLAS_NUM_THREADS=1 .build/release/dcft bench \
         --batch $(( 32 / np )) --seq 128 --threads "$threads" --steps "$steps" --adapter "$adapter" --set adapter.lora_rank=8 \
-      | python3 -c '
-import re, sys
-t = sys.stdin.read()
-def num(pattern):
-    m = re.search(pattern, t)
-    if not m: sys.exit("bench output lacks " + pattern + ":\n" + t)
-    return m.groups()
-adapter, np_, threads = sys.argv[1:4]
-ms, = num(r"step: median ([0-9.]+) ms")
-tps, = num(r"([0-9.]+) tokens/s in all")
-cmin, cmed, cmax = num(r"compute per rank: min ([0-9.]+) / median ([0-9.]+) / max ([0-9.]+) ms")
-ar, tr, share, wait, wmax = num(r"allreduce: median ([0-9.]+) ms per step on rank 0 = transfer ([0-9.]+) ms \(([0-9.]+)% of the step\) \+ wait ([0-9.]+) ms \(longest wait of any rank ([0-9.]+) ms\)")
-nbytes, = num(r"allreduce ([0-9]+) bytes")
-print("\t".join([adapter, np_, threads, ms, tps, ar, tr, share, wait, wmax, cmin, cmed, cmax, nbytes]))
-' "$adapter" "$np" "$threads" | tee -a "$out"
+      | python3 bench/parse_bench.py --prefix "$adapter" "$np" "$threads" -- ms_step tokens_s allreduce_ms transfer_ms \
+          transfer_share wait_ms wait_max_ms compute_min_ms compute_median_ms compute_max_ms bytes | tee -a "$out"
   done
 done
 python3 - "$out" <<'PY'

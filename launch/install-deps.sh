@@ -3,8 +3,9 @@
 # then prints the versions found. Safe to run again: it installs only what is missing.
 #
 #   bash launch/install-deps.sh            # system packages (+ Python test tools with --python)
-#   bash launch/install-deps.sh --python   # also the Python references the tests compare with
-#                                          # (numpy, h5py, scipy, scikit-learn, safetensors, torch CPU, transformers)
+#   bash launch/install-deps.sh --python   # also what the tests need: the Python references they compare
+#                                          # with (numpy, h5py, scipy, scikit-learn, safetensors, torch CPU,
+#                                          # transformers)
 #
 # Without root (a cluster login node), it installs nothing: it checks that pkg-config finds
 # MPI, OpenBLAS and HDF5 (e.g. after `module load openmpi hdf5 openblas`, or with

@@ -1,8 +1,10 @@
 // A small MPI program the Collectives tests launch with `mpirun -np 2` and `-np 3`.
 // Each rank runs every collective on values it can predict from (rank, size) and prints
 // one line `rank R/N: <check> ok` per check, or `rank R/N: <check> FAILED: ...` and exits 1.
-// `mpi-selftest abort` makes rank size-1 abort the job with a message, to test that path.
+// `mpi-selftest abort` makes rank size-1 abort the job with a message, to test that path;
+// `mpi-selftest sweep` times allreduce over message sizes (below).
 import Collectives
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,6 +18,31 @@ func report(_ name: String, _ ok: Bool, _ detail: @autoclosure () -> String = ""
     if ok { print("rank \(r)/\(n): \(name) ok") } else {
         print("rank \(r)/\(n): \(name) FAILED: \(detail())"); failed = true
     }
+}
+
+// `mpi-selftest sweep [REPS]`: sum-allreduce time of Float buffers from 1 KiB to 128 MiB, a
+// barrier before each call, REPS (default 7) calls per size; rank 0 prints
+// "sweep BYTES min_ms median_ms" — the data bench/cluster_study.sh fits its α–β model to.
+if CommandLine.arguments.dropFirst().first == "sweep" {
+    let reps = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 7
+    var bytes = 1 << 10
+    while bytes <= 1 << 27 {
+        var buf = [Float](repeating: 1, count: bytes / 4)
+        var times: [Double] = []
+        for _ in 0..<reps {
+            try comm.barrier()
+            let t0 = comm.stats.allreduce.seconds
+            try comm.allreduce(&buf)
+            times.append(comm.stats.allreduce.seconds - t0)
+        }
+        // The slowest rank's stay is the collective as a whole; report the max over ranks per call.
+        var worst = times
+        try comm.allreduce(&worst, op: .max)
+        let sorted = worst.sorted()
+        if r == 0 { print(String(format: "sweep %d %.4f %.4f", bytes, sorted[0] * 1000, sorted[sorted.count / 2] * 1000)) }
+        bytes *= 2
+    }
+    exit(0)
 }
 
 if CommandLine.arguments.dropFirst().first == "abort" {
