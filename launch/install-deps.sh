@@ -5,7 +5,8 @@
 #   bash launch/install-deps.sh            # system packages (+ Python test tools with --python)
 #   bash launch/install-deps.sh --python   # also what the tests need: the Python references they compare
 #                                          # with (numpy, h5py, scipy, scikit-learn, safetensors, torch CPU,
-#                                          # transformers)
+#                                          # transformers) and Slurm with munge (the simulated cluster's
+#                                          # scheduler, launch/slurm-cluster.sh)
 #
 # Without root (a cluster login node), it installs nothing: it checks that pkg-config finds
 # MPI, OpenBLAS and HDF5 (e.g. after `module load openmpi hdf5 openblas`, or with
@@ -18,6 +19,7 @@ PY_PACKAGES=(numpy:numpy h5py:h5py scipy:scipy sklearn:scikit-learn safetensors:
              torch:torch==2.13.0+cpu transformers:transformers tokenizers:tokenizers)
 want_python=0
 for a in "$@"; do [ "$a" = "--python" ] && want_python=1; done
+[ "$want_python" = 1 ] && APT_PACKAGES+=(slurm-wlm munge)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

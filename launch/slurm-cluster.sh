@@ -2,9 +2,11 @@
 # A real Slurm on launch/cluster.sh's simulated nodes: Debian's slurm-wlm and munge, one
 # slurmctld on node 0 and one slurmd per node, each in its node's network namespace with the
 # node's own host name (dcft-nI), all configured from one slurm.conf under /run/dcft-slurm.
-# Jobs are submitted from node 0 (the "login node") and run `launch/slurm.sbatch` unchanged;
-# Open MPI starts its daemons on the other nodes through Slurm (its plm/slurm: srun), and the
-# ranks talk over TCP on the cluster subnet only.
+# Jobs are submitted from node 0 (the "login node") and run `launch/slurm.sbatch` unchanged:
+# Open MPI's mpirun inside the allocation starts its daemons on the nodes through Slurm (srun),
+# or, with DCFT_LAUNCHER=srun, Slurm starts the ranks itself (srun --mpi=pmix, Slurm's PMIx
+# plugin, each node with its own PMIx directory). The ranks talk over TCP on the cluster subnet
+# only. Tested by Tests/TrainTests/SlurmTests.swift.
 #
 #   bash launch/slurm-cluster.sh up N [--rate 1gbit|10gbit|none]    nodes + munge + slurmctld + slurmd
 #   bash launch/slurm-cluster.sh submit SBATCH_OPTIONS… -- SCRIPT ARGS…   sbatch --wait from node 0; prints the job's output
@@ -39,7 +41,7 @@ up() {
     mkdir -p /etc/munge /run/munge /var/lib/munge /var/log/munge
     [ -s /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none; }
     chmod 400 /etc/munge/munge.key
-    munged --force --pid-file "$state/munged.pid" && touch "$state/munged.started"
+    munged --force --pid-file "$state/munged.pid" </dev/null >>"$state/daemons.log" 2>&1 && touch "$state/munged.started"
   fi
   local nodes="" i
   for ((i = 0; i < n; i++)); do nodes+="NodeName=dcft-n$i NodeAddr=10.231.76.$((10 + i)) CPUs=1 State=UNKNOWN"$'\n'; done
@@ -54,6 +56,7 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
 ReturnToService=2
+SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
@@ -73,10 +76,19 @@ PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
   mkdir -p "$state/ctld"
   export SLURM_CONF=$conf
-  ip netns exec dcft-n0 unshare --uts sh -c 'hostname dcft-n0; exec slurmctld -f "$0"' "$conf"
+  # nsenter --net rather than `ip netns exec`: the latter remounts /sys for the namespace, which
+  # hides the cgroup file systems slurmd's cgroup plugin needs even with proctrack/linuxproc.
+  # The daemons get no stdio of ours: whoever runs `up` may wait for its output's end.
+  on_node 0 slurmctld -f "$conf" </dev/null >>"$state/daemons.log" 2>&1
   for ((i = 0; i < n; i++)); do
-    mkdir -p "$state/slurmd-dcft-n$i"
-    ip netns exec "dcft-n$i" unshare --uts sh -c 'hostname "$1"; exec slurmd -f "$0" -N "$1"' "$conf" "dcft-n$i"
+    # Each slurmd reads its own copy of the configuration, so that its mpi.conf can give PMIx a
+    # directory of the node's own: the nodes share one /tmp, where two steps' PMIx directories
+    # would collide (srun --mpi=pmix fails with "Cannot create directory /tmp/spmix_appdir_…").
+    local dir=$state/conf-dcft-n$i
+    mkdir -p "$state/slurmd-dcft-n$i" "$dir" "$state/tmp-dcft-n$i"
+    cp "$conf" "$dir/slurm.conf"
+    echo "PMIxCliTmpDirBase=$state/tmp-dcft-n$i" > "$dir/mpi.conf"
+    on_node "$i" slurmd -f "$dir/slurm.conf" -N "dcft-n$i" </dev/null >>"$state/daemons.log" 2>&1
   done
   # Wait until every node is idle (bounded).
   for _ in $(seq 60); do
@@ -89,7 +101,9 @@ CONF
   die "the nodes did not come up within 60 s (logs in $state)"
 }
 
-on_login() { SLURM_CONF=$conf ip netns exec dcft-n0 unshare --uts sh -c 'hostname dcft-n0; exec "$@"' sh "$@"; }
+# Run a command on node I: its network namespace, and a UTS namespace with its host name.
+on_node() { local i=$1; shift; SLURM_CONF=$conf nsenter --net=/run/netns/dcft-n$i unshare --uts sh -c 'hostname "$0"; exec "$@"' "dcft-n$i" "$@"; }
+on_login() { on_node 0 "$@"; }
 sinfo_() { on_login sinfo "$@"; }
 
 submit() {

@@ -31,25 +31,66 @@ public enum ProcessRunner {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         for (k, v) in environment { env[k] = v }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        p.arguments = ["\(timeout)", command] + arguments
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Drain both pipes before waiting so a chatty child cannot block on a full pipe.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: errBox.data, as: UTF8.self))
+        // posix_spawn and waitpid rather than Foundation's Process: its SIGCHLD-driven
+        // waitUntilExit was seen to miss the exit of a child that had started daemons
+        // (slurm-cluster.sh up), leaving the test hung on a zombie.
+        let argv = ["/usr/bin/timeout", "\(timeout)", command] + arguments
+        let envp = env.map { "\($0.key)=\($0.value)" }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { a in withCStrings(envp) { e in posix_spawn(&pid, argv[0], &actions, nil, a, e) } }
+        close(outPipe[1]); close(errPipe[1])
+        guard rc == 0 else { close(outPipe[0]); close(errPipe[0]); throw POSIXError(.init(rawValue: rc) ?? .EIO) }
+        // Drain both pipes while the child runs (a chatty child must not block on a full pipe),
+        // and stop waiting for their end 5 s after the child exits: a daemon it started may hold
+        // them open for ever (slurm-cluster.sh's slurmd, say), and the timeout must still bound us.
+        let o = Sink(fd: outPipe[0]), e = Sink(fd: errPipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Output(status: code, stdout: o.finish(), stderr: e.finish())
+    }
+
+    /// Reads a pipe to its end on its own thread.
+    private final class Sink: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+
+        init(fd: Int32) {
+            Thread.detachNewThread { [self] in
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    lock.lock(); data.append(contentsOf: buffer[0..<n]); lock.unlock()
+                }
+                close(fd)
+                done.signal()
+            }
+        }
+
+        func finish() -> String {
+            _ = done.wait(timeout: .now() + 5)
+            lock.lock(); defer { lock.unlock() }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// `body` with a NULL-terminated C array of `strings`.
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        let c = strings.map { strdup($0) } + [nil]
+        defer { c.forEach { free($0) } }
+        return body(c)
     }
 
     /// `mpirun -np N --oversubscribe` of a built product, one BLAS thread per rank.

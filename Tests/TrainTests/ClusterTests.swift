@@ -7,6 +7,11 @@ import TestSupport
 /// bridge, Open MPI's TCP transport only (no shared memory between "nodes"), ranks started in
 /// the other namespaces by launch/netns-agent.sh in place of ssh, through launch/hostfile.sh.
 /// Needs root and `ip netns`; without them the tests skip, except under CI=true.
+/// The suites that bring up launch/cluster.sh's namespaces, one test at a time: they share the
+/// node names, addresses and bridge.
+@Suite("Network namespaces", .serialized) enum NamespaceSuites {}
+
+extension NamespaceSuites {
 @Suite("Across network namespaces (launch/cluster.sh)", .serialized, .enabled(if: Cluster.available))
 struct ClusterTests {
     @Test("2 nodes over TCP: the same adapter bytes as 2 ranks on one host, and np=1's losses (batch 2b)")
@@ -50,6 +55,8 @@ struct ClusterTests {
         let all = r.stdout + r.stderr
         #expect(all.contains("rank 1") && (all.contains("10.231.76.11") || all.contains("dcft-n1")), "\(all)")
     }
+}
+
 }
 
 /// launch/cluster.sh from a test: brought up in `init`, torn down by `down()` (also when the test fails).
