@@ -22,7 +22,7 @@ out=runs/sst2-epoch
 rm -rf "$out"
 start=$(date +%s.%N)
 THREADS=1 bash launch/local.sh 2 configs/glue/sst2.yaml --set train.epochs=1 --set output_dir="$out" \
-  --set log.progress=plain >"$out.log" 2>&1
+  --set log.progress=plain --set log.record_every=1 >"$out.log" 2>&1
 end=$(date +%s.%N)
 python3 - "$out" "$start" "$end" <<'EOF'
 import json, sys

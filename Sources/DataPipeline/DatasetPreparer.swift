@@ -37,30 +37,48 @@ public enum DatasetPreparer {
         return out
     }
 
-    /// Tokenizes one file into a dataset directory (written atomically).
+    /// Tokenizes one file, already read, into a dataset directory of `shards` files (written
+    /// atomically).
     public static func prepare(examples read: ReadResult, sourceFile: String, task: String, split: String,
                                labelNames: [String], numLabels: Int, isRegression: Bool, inputFields: InputFields? = nil,
                                tokenizer: Tokenizer, tokenizerSHA256: String, maxLength: Int,
                                outDirectory: String, shards: Int, threads: Int) throws -> Report {
+        guard shards >= 1 else { throw DataError(file: outDirectory, line: 0, problem: "--shards must be at least 1") }
+        return try prepare(batches: { body in try body(read.examples, read.skipped) }, sourceFile: sourceFile, task: task, split: split,
+                           labelNames: labelNames, numLabels: numLabels, isRegression: isRegression, inputFields: inputFields,
+                           tokenizer: tokenizer, tokenizerSHA256: tokenizerSHA256, maxLength: maxLength, outDirectory: outDirectory,
+                           shardExamples: max(1, (read.examples.count + shards - 1) / shards), minimumShards: shards, threads: threads)
+    }
+
+    /// Tokenizes a stream of example batches (`GLUEReader.forEachBatch`) into a dataset
+    /// directory, shard by shard: memory holds one batch and one shard of `shardExamples`
+    /// rows, whatever the input's size. The directory appears only when complete.
+    public static func prepare(batches: (_ body: ([Example], [DataError]) throws -> Void) throws -> Void,
+                               sourceFile: String, task: String, split: String,
+                               labelNames: [String], numLabels: Int, isRegression: Bool, inputFields: InputFields? = nil,
+                               tokenizer: Tokenizer, tokenizerSHA256: String, maxLength: Int,
+                               outDirectory: String, shardExamples: Int, minimumShards: Int = 1, threads: Int) throws -> Report {
         let t0 = Date()
-        let encodings = encode(read.examples, tokenizer: tokenizer, maxLength: maxLength, threads: threads)
-        var truncated = 0
-        var rows: [TokenizedDatasetWriter.Row] = []
-        rows.reserveCapacity(encodings.count)
-        for (e, x) in zip(encodings, read.examples) {
-            if e.count >= maxLength { truncated += 1 }
-            rows.append(.init(inputIDs: e.inputIDs, tokenTypeIDs: e.tokenTypeIDs, label: x.label))
-        }
-        let hasLabels = read.examples.contains { $0.label != nil }
         var meta = DatasetMetadata(task: task, split: split, tokenizerName: "\(tokenizer.kind.rawValue):\(tokenizer.source?.lastPathComponent ?? "in-memory")",
                                    tokenizerSHA256: tokenizerSHA256, maxLength: maxLength, numLabels: numLabels,
-                                   labelNames: labelNames, isRegression: isRegression, hasLabels: hasLabels,
-                                   numExamples: rows.count, sourceSHA256: try SHA256.hex(file: sourceFile),
+                                   labelNames: labelNames, isRegression: isRegression, hasLabels: false,
+                                   numExamples: 0, sourceSHA256: try SHA256.hex(file: sourceFile),
                                    padTokenID: tokenizer.specialTokenIDs.pad)
         meta.inputFields = inputFields
-        try TokenizedDatasetWriter.write(rows, metadata: meta, to: outDirectory, shards: shards)
-        return Report(split: split, directory: outDirectory, examples: rows.count,
-                      tokens: rows.reduce(0) { $0 + $1.inputIDs.count }, skipped: read.skipped,
+        let out = try TokenizedDatasetWriter.Stream(metadata: meta, directory: outDirectory, shardExamples: shardExamples,
+                                                    minimumShards: minimumShards)
+        var truncated = 0, tokens = 0
+        var skipped: [DataError] = []
+        try batches { examples, bad in
+            skipped += bad
+            for (e, x) in zip(encode(examples, tokenizer: tokenizer, maxLength: maxLength, threads: threads), examples) {
+                if e.count >= maxLength { truncated += 1 }
+                tokens += e.count
+                try out.append(.init(inputIDs: e.inputIDs, tokenTypeIDs: e.tokenTypeIDs, label: x.label))
+            }
+        }
+        let (n, _) = try out.finish()
+        return Report(split: split, directory: outDirectory, examples: n, tokens: tokens, skipped: skipped,
                       truncated: truncated, seconds: Date().timeIntervalSince(t0))
     }
 }

@@ -19,26 +19,91 @@ public enum TokenizedDatasetWriter {
     /// `metadata.numExamples` is set from `rows.count`.
     public static func write(_ rows: [Row], metadata: DatasetMetadata, to directory: String, shards: Int = 1) throws {
         guard shards >= 1 else { throw DataError(file: directory, line: 0, problem: "--shards must be at least 1") }
-        let fm = FileManager.default
-        let target = URL(fileURLWithPath: directory).standardizedFileURL
-        let parent = target.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let tmp = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        do {
-            var meta = metadata
-            meta.numExamples = rows.count
-            meta.shardCount = shards
-            let per = (rows.count + shards - 1) / max(shards, 1)
-            for k in 0..<shards {
-                let lo = min(rows.count, k * per), hi = min(rows.count, lo + per)
-                meta.shardIndex = k
-                meta.firstExample = lo
-                let path = tmp.appendingPathComponent(TokenizedDatasetFormat.shardName(k, of: shards)).path
-                try writeShard(rows[lo..<hi], metadata: meta, path: path)
+        let stream = try Stream(metadata: metadata, directory: directory,
+                                shardExamples: max(1, (rows.count + shards - 1) / shards), minimumShards: shards)
+        for r in rows { try stream.append(r) }
+        _ = try stream.finish()
+    }
+
+    /// Writes a dataset of unknown size shard by shard: rows are buffered until a shard is full
+    /// (`shardExamples`), that shard is written and the buffer reused, so memory holds one
+    /// shard whatever the dataset's size. The shards go to a hidden temporary directory beside
+    /// the target; `finish()` records the final counts in every shard, names them, and swaps
+    /// the directory into place. Dropped without `finish()` (an error upstream), it removes the
+    /// temporary directory: a partial dataset never looks complete.
+    public final class Stream {
+        public let directory: String
+        public let shardExamples: Int
+        private var metadata: DatasetMetadata
+        private let minimumShards: Int
+        private let target: URL, tmp: URL
+        private var buffer: [Row] = []
+        private var parts: [(path: String, rows: Int)] = []
+        private var total = 0
+        private var hasLabels = false
+        private var finished = false
+
+        public init(metadata: DatasetMetadata, directory: String, shardExamples: Int, minimumShards: Int = 1) throws {
+            guard shardExamples >= 1 else { throw DataError(file: directory, line: 0, problem: "shard size must be at least 1 example") }
+            self.directory = directory
+            self.metadata = metadata
+            self.shardExamples = shardExamples
+            self.minimumShards = minimumShards
+            let fm = FileManager.default
+            target = URL(fileURLWithPath: directory).standardizedFileURL
+            let parent = target.deletingLastPathComponent()
+            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+            tmp = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
+            try? fm.removeItem(at: tmp)
+            try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+            buffer.reserveCapacity(shardExamples)
+        }
+
+        deinit { if !finished { try? FileManager.default.removeItem(at: tmp) } }
+
+        /// Examples appended so far.
+        public var count: Int { total }
+
+        public func append(_ row: Row) throws {
+            precondition(!finished, "append after finish")
+            buffer.append(row)
+            total += 1
+            if row.label != nil { hasLabels = true }
+            if buffer.count == shardExamples { try flush() }
+        }
+
+        private func flush() throws {
+            let path = tmp.appendingPathComponent(String(format: "part-%05d.h5", parts.count)).path
+            metadata.shardIndex = parts.count
+            metadata.firstExample = total - buffer.count
+            metadata.shardCount = 0      // set by finish()
+            metadata.numExamples = 0
+            try TokenizedDatasetWriter.writeShard(buffer[...], metadata: metadata, path: path)
+            parts.append((path, buffer.count))
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Writes the last shard, sets `num_examples`, `shard_count` and `has_labels` in every
+        /// shard, and moves the dataset into place (replacing any previous one).
+        @discardableResult
+        public func finish() throws -> (examples: Int, shards: Int) {
+            if !buffer.isEmpty || parts.isEmpty { try flush() }
+            while parts.count < minimumShards { try flush() }
+            let fm = FileManager.default
+            for (k, part) in parts.enumerated() {
+                let f = try HDF5File.open(part.path, writable: true)
+                try f.root.setAttribute("num_examples", .int(Int64(total)))
+                try f.root.setAttribute("shard_count", .int(Int64(parts.count)))
+                try f.root.setAttribute("has_labels", .int(hasLabels ? 1 : 0))
+                try f.flush()
+                try f.close()
+                let final = tmp.appendingPathComponent(TokenizedDatasetFormat.shardName(k, of: parts.count)).path
+                try fm.moveItem(atPath: part.path, toPath: final)
+                let fd = open(final, O_RDONLY)
+                if fd >= 0 { fsync(fd); close(fd) }
             }
             // Swap into place: old → .old, new → target, remove old.
+            let parent = target.deletingLastPathComponent()
             let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
             let hadOld = fm.fileExists(atPath: target.path)
             if hadOld { try fm.moveItem(at: target, to: old) }
@@ -47,9 +112,8 @@ public enum TokenizedDatasetWriter {
                 throw error
             }
             if hadOld { try? fm.removeItem(at: old) }
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw error
+            finished = true
+            return (total, parts.count)
         }
     }
 

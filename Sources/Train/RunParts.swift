@@ -19,6 +19,58 @@ public struct EvaluationSchedule: Sendable, Equatable {
     }
 }
 
+/// Wall-time checkpointing (`checkpoint.every_minutes`): due when that many minutes have
+/// passed since the run started or since the last checkpoint.
+public struct CheckpointClock: Sendable {
+    public let seconds: Double
+    private var last = Date()
+
+    public init(minutes: Double) { seconds = minutes * 60 }
+
+    public var enabled: Bool { seconds > 0 }
+    public var due: Bool { enabled && Date().timeIntervalSince(last) >= seconds }
+    public mutating func reset() { last = Date() }
+}
+
+/// The training records of `log.jsonl` over a window of steps (`log.record_every`): each
+/// numeric field's mean, plus `steps` (the window's length), `step_ms_max` and the last step's
+/// `step`, `epoch` and `lr`. A window of one step is that step's record (with `steps: 1`).
+public struct RecordWindow {
+    private var sums: [String: Double] = [:]
+    private var last: [String: Any] = [:]
+    private var count = 0
+    private var stepMsMax = 0.0
+
+    public init() {}
+
+    public mutating func add(_ record: [String: Any]) {
+        count += 1
+        last = record
+        for (k, v) in record {
+            switch v {
+            case let x as Double: sums[k, default: 0] += x
+            case let x as Float: sums[k, default: 0] += Double(x)
+            case let x as Int: sums[k, default: 0] += Double(x)
+            default: break
+            }
+        }
+        stepMsMax = max(stepMsMax, (record["step_ms"] as? Double) ?? 0)
+    }
+
+    /// The window's record, and a fresh window; nil when empty.
+    public mutating func take() -> [String: Any]? {
+        guard count > 0 else { return nil }
+        var out: [String: Any] = [:]
+        for (k, s) in sums { out[k] = s / Double(count) }
+        for k in ["step", "epoch", "lr"] { out[k] = last[k] }
+        out["tokens"] = sums["tokens"]
+        out["steps"] = count
+        out["step_ms_max"] = stepMsMax
+        self = RecordWindow()
+        return out
+    }
+}
+
 /// The checkpoints of a run directory: `ckpt-stepNNNNNNNN.h5` written atomically (temporary
 /// name, fsync, rename: `Checkpoint.write`), the newest `keepLast` kept, the best hard-linked
 /// to `best.h5`, and the newest found for `--resume auto`.
@@ -56,9 +108,10 @@ public struct CheckpointManager: Sendable {
 
 /// Failure injection for the tests, read once at start from `DCFT_FAULT=kind:rank:step`:
 /// `kill` makes that rank die by SIGKILL at that step, `nan` makes its loss NaN, `throw` raises
-/// an error (as a disk-full or bad-data failure would).
+/// an error (as a disk-full or bad-data failure would); `delay` makes that rank sleep that many
+/// milliseconds (the third field) at every step — a slow rank, or a long run in a short test.
 public struct FaultInjection: Sendable, Equatable {
-    public enum Kind: String, Sendable { case kill, nan, `throw` }
+    public enum Kind: String, Sendable { case kill, nan, `throw`, delay }
     public let kind: Kind
     public let rank: Int
     public let step: Int
@@ -75,11 +128,13 @@ public struct FaultInjection: Sendable, Equatable {
     public var hook: (_ step: Int, _ loss: inout Float) throws -> Void {
         let fault = self
         return { step, loss in
+            if fault.kind == .delay { usleep(useconds_t(fault.step * 1000)); return }
             guard step == fault.step else { return }
             switch fault.kind {
             case .kill: kill(getpid(), SIGKILL)
             case .nan: loss = .nan
             case .throw: throw CheckpointError(file: "DCFT_FAULT", problem: "injected failure at step \(step)")
+            case .delay: break
             }
         }
     }

@@ -162,10 +162,12 @@ public struct EvalSection: ConfigSection {
 /// `checkpoint:` — how often and how many.
 public struct CheckpointSection: ConfigSection {
     public var everySteps: Int
+    public var everyMinutes: Double
     public var keepLast: Int
-    enum CodingKeys: String, CodingKey { case everySteps = "every_steps", keepLast = "keep_last" }
+    enum CodingKeys: String, CodingKey { case everySteps = "every_steps", everyMinutes = "every_minutes", keepLast = "keep_last" }
     public static let fields = [
         ConfigField("checkpoint.every_steps", .int, "0", range: atLeast(0), "Checkpoint every N optimizer steps (0: at each evaluation)."),
+        ConfigField("checkpoint.every_minutes", .double, "0", range: atLeast(0), "Also checkpoint when this many minutes of wall time have passed since the last checkpoint (0: off); rank 0's clock decides for all ranks."),
         ConfigField("checkpoint.keep_last", .int, "2", range: atLeast(1), "Checkpoints kept besides the best."),
     ]
 }
@@ -173,10 +175,12 @@ public struct CheckpointSection: ConfigSection {
 /// `log:` — progress output.
 public struct LogSection: ConfigSection {
     public var everySteps: Int
+    public var recordEvery: Int
     public var progress: String
-    enum CodingKeys: String, CodingKey { case everySteps = "every_steps", progress }
+    enum CodingKeys: String, CodingKey { case everySteps = "every_steps", recordEvery = "record_every", progress }
     public static let fields = [
-        ConfigField("log.every_steps", .int, "10", range: atLeast(1), "Progress update every N optimizer steps (log.jsonl gets every step)."),
+        ConfigField("log.every_steps", .int, "10", range: atLeast(1), "Progress update every N optimizer steps."),
+        ConfigField("log.record_every", .int, "0", range: atLeast(0), "A training record in log.jsonl every N steps, each the mean over its window with the window's maximum step time (0: as log.every_steps; 1: every step)."),
         ConfigField("log.progress", .choice(["auto", "bar", "plain"]), "auto", "Progress display: a bar redrawn in place, plain lines, or auto (bar when rank 0's stdout is a terminal; mpirun gives ranks a pseudo-terminal, so choose plain when redirecting mpirun's output)."),
     ]
 }

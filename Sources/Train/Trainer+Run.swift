@@ -25,6 +25,9 @@ extension Trainer {
         var windowLoss = 0.0, windowSteps = 0, windowTokens = 0.0, windowStart = Date()
         var lastLoss = Double.nan
         let startStep = step
+        let recordEvery = config.log.recordEvery > 0 ? config.log.recordEvery : logEvery
+        var window = RecordWindow()
+        var clock = CheckpointClock(minutes: config.checkpoint.everyMinutes)
         while step < totalSteps {
             if let stop = stopAfter, step - startStep >= stop { break }
             let stepStart = Date()
@@ -50,7 +53,10 @@ extension Trainer {
                 record["compute_min_ms"] = b.computeMin * 1000; record["compute_median_ms"] = b.computeMedian * 1000
                 record["compute_max_ms"] = b.computeMax * 1000
             }
-            log?.record(record)
+            window.add(record)
+            if step % recordEvery == 0 || step == totalSteps || step - startStep == stopAfter, let summary = window.take() {
+                log?.record(summary)
+            }
             if step % logEvery == 0 || step == totalSteps {
                 let dt = Date().timeIntervalSince(windowStart)
                 log?.progress(step: step, total: totalSteps, loss: windowLoss / Double(max(windowSteps, 1)), lr: lr,
@@ -58,8 +64,11 @@ extension Trainer {
                 windowLoss = 0; windowSteps = 0; windowTokens = 0; windowStart = Date()
             }
 
+            // A checkpoint's log holds every step up to it (a resumed run keeps the records up to its step).
+            func flushRecords() { if let summary = window.take() { log?.record(summary) } }
             switch evaluationSchedule.action(after: step, of: totalSteps, epochEnded: position >= plans.count) {
             case .evaluate:
+                flushRecords()
                 let report = try evaluate()
                 lastReport = report
                 let value = report.headlineValue
@@ -69,10 +78,19 @@ extension Trainer {
                 log?.say("eval step \(step) epoch \(epoch): " + report.values.sorted { $0.key < $1.key }
                     .map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: "  ") + (improved ? "  (best)" : ""))
                 try saveCheckpoint(isBest: improved)
+                clock.reset()
             case .checkpoint:
+                flushRecords()
                 try saveCheckpoint(isBest: false)
+                clock.reset()
             case .none:
-                break
+                // Rank 0's clock decides for every rank (saving gathers from all of them).
+                if clock.enabled, try comm.broadcast([Int32(comm.rank == 0 && clock.due ? 1 : 0)], root: 0)[0] == 1 {
+                    flushRecords()
+                    try saveCheckpoint(isBest: false)
+                    log?.say("checkpoint step \(step) (every \(config.checkpoint.everyMinutes) min)")
+                    clock.reset()
+                }
             }
         }
         if step >= totalSteps, comm.rank == 0 {
@@ -95,6 +113,29 @@ extension Trainer {
                            bestStep: bestStep, metricName: task.metricNames.first ?? "", rngStates: perRank)
         let shapes = Dictionary(uniqueKeysWithValues: model.store.entries.filter(\.ref.trainable).map { ($0.name, $0.shape) })
         try checkpoints.save(c, shapes: shapes, isBest: isBest)
+    }
+
+    /// The evaluation forward's cost on this rank, timed on every `stride`-th batch of the dev
+    /// sets (`dcft plan`): seconds per padded token (rows × the batch's length). Longest first,
+    /// as `evaluate` runs them, after one untimed batch: buffers are at their final size.
+    public func evaluationSecondsPerToken(stride: Int) throws -> Double {
+        var rng = SeededRNG(seed: 0)
+        var seconds = 0.0, tokens = 0
+        for ds in devs {
+            let s = EpochSampler(lengths: ds.lengths, perRankBatch: config.eval.batchSize, worldSize: comm.size,
+                                 rank: comm.rank, seed: 0, shuffle: false, bucketWindow: 1_000_000, fill: .mask)
+            let plans = Array(s.plans(epoch: 0).reversed())
+            for (k, plan) in Swift.stride(from: 0, to: plans.count, by: max(1, stride)).map({ plans[$0] }).enumerated() {
+                let b = try ds.batch(plan.indices, valid: plan.valid)
+                let t0 = Date()
+                _ = try model.forward(inputIDs: b.inputIDs, tokenTypeIDs: b.tokenTypeIDs, attentionMask: b.attentionMask,
+                                      batch: b.rows, length: b.length, training: false, rng: &rng)
+                if k == 0 && devs.count * plans.count > 1 { continue }
+                seconds += Date().timeIntervalSince(t0)
+                tokens += b.rows * b.length
+            }
+        }
+        return seconds / Double(max(tokens, 1))
     }
 
     /// Distributed evaluation on every dev set: each rank predicts its share (filler rows

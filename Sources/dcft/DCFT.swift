@@ -17,7 +17,7 @@ struct DCFT: ParsableCommand {
             See README.md for the set-up commands and every subcommand's options.
             """,
         version: version,
-        subcommands: [Prepare.self, TrainCommand.self, Eval.self, Predict.self, Merge.self, Bench.self, Inspect.self, Plot.self]
+        subcommands: [Prepare.self, TrainCommand.self, Plan.self, Eval.self, Predict.self, Merge.self, Bench.self, Inspect.self, Plot.self]
     )
 
     /// Before anything else (and before MPI starts): if OpenBLAS chose kernels weaker than the

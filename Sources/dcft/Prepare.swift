@@ -11,7 +11,9 @@ struct Prepare: ParsableCommand {
             GLUE: reads DATA/{train,dev}.tsv (MNLI: train, dev_matched, dev_mismatched) in the official
             layout and writes OUT/<split>/shard-*.h5. JSONL: --jsonl FILE --name NAME --split SPLIT with
             --text-field/--pair-field/--label-field, and --labels a,b,c or --regression.
-            Each split is written under a temporary name and renamed when complete.
+            GLUE files are streamed: read, tokenized and written shard by shard, so memory holds one
+            shard (--shard-examples rows) whatever the file's size. Each split is written under a
+            temporary name and renamed when complete.
             """)
 
     @Option(help: "GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte.") var task: String?
@@ -27,7 +29,8 @@ struct Prepare: ParsableCommand {
     @Option(help: "Hugging Face model directory (its tokenizer is used).") var model: String
     @Option(help: "Output folder; one sub-folder per split.") var out: String
     @Option(help: "Maximum tokens per example, special tokens included.") var maxLength: Int = 128
-    @Option(help: "Shard files per split.") var shards: Int = 1
+    @Option(help: "Shard files per split (default: as many as --shard-examples needs).") var shards: Int?
+    @Option(help: "Examples per shard file, when --shards is not given.") var shardExamples: Int = 65536
     @Option(help: "Tokenizer threads (default: all cores).") var threads: Int?
     @Flag(help: "Skip and count malformed rows instead of stopping at the first.") var skipBad = false
 
@@ -39,14 +42,16 @@ struct Prepare: ParsableCommand {
         }
         if jsonl != nil && name == nil { throw ValidationError("--jsonl needs --name") }
         if maxLength < 4 { throw ValidationError("--max-length must be at least 4") }
-        if shards < 1 { throw ValidationError("--shards must be at least 1") }
+        if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
+        if shardExamples < 1 { throw ValidationError("--shard-examples must be at least 1") }
     }
 
     func run() throws {
         let tokenizer = try Tokenizer.load(directory: URL(fileURLWithPath: model))
         let tokSHA = try tokenizer.source.map { try SHA256.hex(file: $0.path) } ?? "none"
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        var jobs: [(split: String, file: String, read: () throws -> ReadResult)] = []
+        typealias Batches = (_ body: ([Example], [DataError]) throws -> Void) throws -> Void
+        var jobs: [(split: String, file: String, batches: Batches)] = []
         let taskName: String, labelNames: [String], numLabels: Int, isRegression: Bool, fields: InputFields
         if let t = task.flatMap(GLUETask.init(name:)), let data {
             taskName = t.rawValue; labelNames = t.labelNames; numLabels = t.numLabels; isRegression = t.isRegression
@@ -54,7 +59,7 @@ struct Prepare: ParsableCommand {
             for s in t.labelledSplits {
                 let file = "\(data)/\(s).tsv"
                 if FileManager.default.fileExists(atPath: file) {
-                    jobs.append((s, file, { try GLUEReader.read(task: t, file: file, skipBad: skipBad) }))
+                    jobs.append((s, file, { body in try GLUEReader.forEachBatch(task: t, file: file, skipBad: skipBad, body) }))
                 }
             }
             if jobs.isEmpty {
@@ -67,14 +72,16 @@ struct Prepare: ParsableCommand {
             fields = InputFields(text: textField, pair: pairField)
             let reader = JSONLReader(textField: textField, pairField: pairField, labelField: labelField, labelNames: names)
             let file = jsonl!
-            jobs.append((split, file, { try reader.read(file: file, skipBad: skipBad) }))
+            jobs.append((split, file, { body in let r = try reader.read(file: file, skipBad: skipBad); try body(r.examples, r.skipped) }))
         }
         for job in jobs {
-            let read = try job.read()
+            // --shards N: size the shards from the file's line count (an upper bound on its rows).
+            let perShard = try shards.map { max(1, (try Self.lineCount(job.file) + $0 - 1) / $0) } ?? shardExamples
             let r = try DatasetPreparer.prepare(
-                examples: read, sourceFile: job.file, task: taskName, split: job.split, labelNames: labelNames,
+                batches: job.batches, sourceFile: job.file, task: taskName, split: job.split, labelNames: labelNames,
                 numLabels: numLabels, isRegression: isRegression, inputFields: fields, tokenizer: tokenizer, tokenizerSHA256: tokSHA,
-                maxLength: maxLength, outDirectory: "\(out)/\(job.split)", shards: shards, threads: threads)
+                maxLength: maxLength, outDirectory: "\(out)/\(job.split)", shardExamples: perShard, minimumShards: shards ?? 1,
+                threads: threads)
             print(String(format: "%@ %@: %d examples, %d tokens (%.1f per example), %d at max_length %d, %.2f s (%.0f examples/s) -> %@",
                          taskName, r.split, r.examples, r.tokens, Double(r.tokens) / Double(max(r.examples, 1)), r.truncated,
                          maxLength, r.seconds, Double(r.examples) / max(r.seconds, 1e-9), r.directory))
@@ -84,5 +91,16 @@ struct Prepare: ParsableCommand {
                 if r.skipped.count > 10 { print("    … \(r.skipped.count - 10) more") }
             }
         }
+    }
+
+    /// Newlines in `file`, read in chunks.
+    static func lineCount(_ file: String) throws -> Int {
+        guard let h = fopen(file, "rb") else { throw DataError(file: file, line: 0, problem: "no such file") }
+        defer { fclose(h) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20), n = 0
+        while case let got = fread(&buffer, 1, buffer.count, h), got > 0 {
+            n += buffer[..<got].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+        }
+        return n
     }
 }

@@ -65,7 +65,7 @@ struct GLUEReaderTests {
         #expect(r.examples.map(\.line) == [2, 6])
         #expect(r.skipped.map(\.line) == [3, 4, 5])
         #expect(r.skipped[1].problem == "label \"maybe\" is not one of entailment, not_entailment")
-        #expect(r.skipped[2].problem == "empty text in column 2")
+        #expect(r.skipped[2].problem == "empty text in column 2 (sentence1)")
         #expect(throws: DataError.self) { try GLUEReader.read(task: .qnli, file: path) }  // no "question" column
         #expect(throws: DataError(file: dir + "/absent.tsv", line: 0, problem: "no such file")) {
             try GLUEReader.read(task: .rte, file: dir + "/absent.tsv")

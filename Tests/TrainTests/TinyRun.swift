@@ -58,6 +58,7 @@ struct TinyRun {
               batch_size: 8
             log:
               every_steps: 5
+              record_every: 1
             """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
