@@ -9,6 +9,8 @@ public final class RunLog {
     private let isTerminal: Bool
     private let start = Date()
     private var lastBar = ""
+    /// The step this process started at (a resumed run's checkpoint step), for the ETA.
+    public var firstStep = 0
 
     /// Opens `dir/log.jsonl`. A resumed run keeps the records up to `keepThrough` steps and
     /// drops later ones (they are about to be recomputed).
@@ -48,7 +50,8 @@ public final class RunLog {
     /// A progress update: a bar in place on a terminal, otherwise a plain line.
     public func progress(step: Int, total: Int, loss: Double, lr: Double, tokensPerSecond: Double) {
         let elapsed = Date().timeIntervalSince(start)
-        let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        let done = step - firstStep
+        let eta = done > 0 ? elapsed / Double(done) * Double(total - step) : 0
         let stats = String(format: "loss %.4f  lr %.2e  %.0f tok/s  ETA %@", loss, lr, tokensPerSecond, Self.duration(eta))
         if isTerminal {
             let width = 24, filled = total > 0 ? min(width, width * step / total) : 0

@@ -115,7 +115,10 @@ public final class Trainer {
             let adapters = model.adapterParameterCount
             log.say("dcft train: task \(task.name), \(world) rank(s) × \(threads) thread(s), \(train.count) examples, global batch \(batch) (\(perRankBatch) per rank × \(world) × \(accum) accumulation), \(totalSteps) steps")
             log.say("trainable: \(model.store.trainableParameterCount) parameters (adapters \(adapters), head \(model.store.trainableParameterCount - adapters)); allreduce \(trainingStep.allreduceBytes) bytes per step")
-            if let r = resumed { log.say("resumed from step \(r.step) (epoch \(r.epoch), position \(r.position))") }
+            if let r = resumed {
+                log.firstStep = r.step
+                log.say("resumed from step \(r.step) (epoch \(r.epoch), position \(r.position))")
+            }
         }
     }
 

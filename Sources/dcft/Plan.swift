@@ -9,8 +9,10 @@ import TensorCore
 /// rank's batches of every epoch, exactly as the run's sampler will draw them) and a short
 /// measured warm-up of the run's own training step at the planned per-rank batch.
 ///
-/// Model: a step's compute = c0 + c1 × (padded tokens of the busiest rank), c0 and c1 fitted to
-/// the warm-up steps (least squares; proportional when the warm-up's lengths are too alike);
+/// Model: a step's compute = (padded tokens of the busiest rank) × the median over the warm-up
+/// steps of their seconds per padded token (a median: the first steps also pay for buffers
+/// that grow with the batches' lengths, and the machine may be shared; a least-squares
+/// c0 + c1·tokens fit moved the estimate by 20% between two runs);
 /// its allreduce, across nodes, a ring over the link (`--link-gbps`, `--latency-us`;
 /// docs/PERFORMANCE.md "Across nodes": 90% of line rate, 2·(p−1) latency steps); ranks on one
 /// node, shared memory (free at these sizes). An evaluation is measured once on the real dev
@@ -31,7 +33,8 @@ struct Plan: ParsableCommand {
     @Option(help: "Ranks per node (the launchers' rule: PEFT one per core).") var ranksPerNode: Int = 1
     @Option(help: "Link speed between nodes, Gb/s.") var linkGbps: Double = 10
     @Option(help: "Latency per allreduce step between nodes, µs.") var latencyUs: Double = 30
-    @Option(help: "Measured warm-up steps (after one unmeasured step).") var warmupSteps: Int = 10
+    @Option(help: "Measured warm-up steps (after one unmeasured step).") var warmupSteps: Int = 20
+    @Option(help: "Time about 1/N of the dev batches for the evaluation estimate (1: all).") var evalSample: Int = 10
 
     func validate() throws {
         if nodes < 1 || ranksPerNode < 1 { throw ValidationError("--nodes and --ranks-per-node must be at least 1") }
@@ -58,7 +61,10 @@ struct Plan: ParsableCommand {
         let stepsPerEpoch = samplers[0].stepsPerEpoch
         let byEpochs = Int((planned.train.epochs * Double(stepsPerEpoch)).rounded(.up))
         let totalSteps = planned.train.maxSteps > 0 ? (planned.train.epochs > 0 ? min(planned.train.maxSteps, byEpochs) : planned.train.maxSteps) : byEpochs
-        func padded(_ p: EpochSampler.Plan) -> Int { (p.indices.map { train.lengths[$0] }.max() ?? 0) * p.indices.count }
+        func padded(_ p: EpochSampler.Plan, _ lengths: [Int]? = nil) -> Int {
+            let l = lengths ?? train.lengths
+            return (p.indices.map { l[$0] }.max() ?? 0) * p.indices.count
+        }
         var busiest = [Int](repeating: 0, count: stepsPerEpoch)   // padded tokens of the busiest rank, per step
         var realTokens = 0
         for s in samplers {
@@ -92,17 +98,17 @@ struct Plan: ParsableCommand {
             xs.append(Double(warmPlans[((k + 1) * accum)..<((k + 2) * accum)].reduce(0) { $0 + padded($1) }))
             ys.append(((r["compute_ms"] as? NSNumber)?.doubleValue ?? 0) / 1000 + ((r["update_ms"] as? NSNumber)?.doubleValue ?? 0) / 1000)
         }
-        let (c0, c1) = Self.fit(xs, ys)
+        let perToken = zip(ys, xs).map { $0 / max($1, 1) }.sorted()[xs.count / 2]
         let stepSeconds = ys.reduce(0, +)
         let maxWarm = Int(xs.max() ?? 1)
         let rssWarm = Self.peakRSS()
         // An evaluation: its forward's cost per padded token, timed on a sample of the dev
         // batches, times the padded tokens of rank 0's share at the planned world size.
-        let evalPerToken = try trainer.evaluationSecondsPerToken(stride: 10)
+        let evalPerToken = try trainer.evaluationSecondsPerToken(stride: evalSample)
         let evalTokens = devs.reduce(0) { acc, d in
             acc + EpochSampler(lengths: d.lengths, perRankBatch: planned.eval.batchSize, worldSize: world, rank: 0, seed: 0,
                                shuffle: false, bucketWindow: 1_000_000, fill: .mask).plans(epoch: 0)
-                .reduce(0) { $0 + padded($1) }
+                .reduce(0) { $0 + padded($1, d.lengths) }
         }
         let evalSeconds = evalPerToken * Double(evalTokens)
         let rssEval = Self.peakRSS()
@@ -113,7 +119,7 @@ struct Plan: ParsableCommand {
         // Communication: a ring across nodes at 90% of line rate; nothing within a node.
         let p = Double(nodes)
         let allreduce = nodes == 1 ? 0 : 2 * (p - 1) * latencyUs * 1e-6 + 2 * (p - 1) / p * Double(bytes) / (linkGbps * 1e9 / 8 * 0.9)
-        let computeEpoch = busiest.reduce(0.0) { $0 + c0 + c1 * Double($1) }
+        let computeEpoch = busiest.reduce(0.0) { $0 + perToken * Double($1) }
         let trainEpoch = computeEpoch + Double(stepsPerEpoch) * allreduce
         let epochs = Double(totalSteps) / Double(stepsPerEpoch)
         // Evaluations: at epoch ends, every eval.every_steps, and at the last step (each once).
@@ -135,8 +141,8 @@ struct Plan: ParsableCommand {
             ("ranks", "\(world) = \(nodes) node(s) × \(ranksPerNode); per-rank batch \(perRank) × accumulation \(accum)"),
             ("steps", "\(totalSteps) (\(stepsPerEpoch) per epoch, \(String(format: "%.2f", epochs)) epochs)"),
             ("tokens per epoch", "\(realTokens) real, \(busiest.reduce(0, +) * world) padded at most (dynamic padding)"),
-            ("measured", String(format: "%d warm-up steps at %d thread(s): %.0f ms per step = %.1f ms + %.1f µs per padded token", measured.count,
-                                threads, stepSeconds * 1000 / Double(measured.count), c0 * 1000, c1 * 1e6)),
+            ("measured", String(format: "%d warm-up steps at %d thread(s): %.0f ms per step, median %.1f µs per padded token", measured.count,
+                                threads, stepSeconds * 1000 / Double(measured.count), perToken * 1e6)),
             ("allreduce per step", String(format: "%d bytes, %.2f ms (%@)", bytes, allreduce * 1000,
                                           nodes == 1 ? "one node" : String(format: "%d nodes at %.0f Gb/s", nodes, linkGbps))),
             ("time per epoch", RunLog.duration(trainEpoch) + String(format: " (compute %@, allreduce %.0f%%)", RunLog.duration(computeEpoch),
@@ -150,18 +156,6 @@ struct Plan: ParsableCommand {
         let width = rows.map(\.0.count).max() ?? 0
         print("dcft plan: \(planned.task) on \(planned.model)")
         for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
-    }
-
-    /// Least squares y ≈ c0 + c1·x with c0, c1 ≥ 0; through the origin when that fails.
-    static func fit(_ x: [Double], _ y: [Double]) -> (Double, Double) {
-        let n = Double(x.count), sx = x.reduce(0, +), sy = y.reduce(0, +)
-        let sxx = x.reduce(0) { $0 + $1 * $1 }, sxy = zip(x, y).reduce(0) { $0 + $1.0 * $1.1 }
-        let det = n * sxx - sx * sx
-        if det > 1e-9 * n * sxx {
-            let c1 = (n * sxy - sx * sy) / det, c0 = (sy - c1 * sx) / n
-            if c0 >= 0 && c1 >= 0 { return (c0, c1) }
-        }
-        return (0, sy / max(sx, 1))
     }
 
     /// Peak resident set size of this process, bytes.

@@ -30,10 +30,12 @@ struct TrainCommand: ParsableCommand {
             let cfg = try TrainConfig.load(file: config, overrides: overrides)
             let trainer = try Trainer(config: cfg, comm: comm, resume: resume)
             let s = try trainer.run(stopAfter: stopAfter)
+            let rss = try comm.gather([Int64(Plan.peakRSS())], root: 0)
             if comm.rank == 0 {
                 let metrics = s.report.map { r in r.values.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ") } ?? "none"
                 print(String(format: "done: %d steps in %.1f s; final loss %.4f; best %@ %.4f at step %d; last eval: %@",
                              s.steps, s.seconds, s.finalLoss, trainer.task.metricNames.first ?? "", s.best, s.bestStep, metrics))
+                if let rss { print(String(format: "peak memory per rank: %.0f MiB (largest of %d)", Double(rss.max() ?? 0) / 1048576, rss.count)) }
             }
         } catch {
             if comm.size > 1 { comm.abort("\(error)") }

@@ -10,7 +10,7 @@ import TestSupport
 /// over TCP on the cluster subnet only. Needs root, `ip netns` and the Slurm packages
 /// (`launch/install-deps.sh --python`); skips without them, except under CI=true.
 extension NamespaceSuites {
-@Suite("Slurm on the simulated nodes (launch/slurm-cluster.sh)", .serialized, .enabled(if: SlurmCluster.available))
+@Suite("Slurm on the simulated nodes (launch/slurm-cluster.sh)", .serialized, .enabled(if: SlurmCluster.available, "needs root, `ip netns` and slurm-wlm + munge (launch/install-deps.sh --python); under CI=true it must run"))
 struct SlurmTests {
     @Test("sbatch launch/slurm.sbatch, started by mpirun and by srun --mpi=pmix: 2-node jobs with the adapter bytes of 2 local ranks")
     func twoNodeJobs() throws {
