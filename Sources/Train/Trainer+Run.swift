@@ -124,8 +124,7 @@ extension Trainer {
         var rng = SeededRNG(seed: 0)
         var seconds = 0.0, tokens = 0
         for ds in devs {
-            let s = EpochSampler(lengths: ds.lengths, perRankBatch: config.eval.batchSize, worldSize: comm.size,
-                                 rank: comm.rank, seed: 0, shuffle: false, bucketWindow: 1_000_000, fill: .mask)
+            let s = Trainer.evaluationSampler(lengths: ds.lengths, batchSize: config.eval.batchSize, worldSize: comm.size, rank: comm.rank)
             let plans = Array(s.plans(epoch: 0).reversed())
             let run = max(2, plans.count / max(1, stride) / 5)
             for start in Set((0..<5).map { min(plans.count - 1, $0 * plans.count / 5) }).sorted() {
@@ -150,8 +149,7 @@ extension Trainer {
         var predictions: [[Float]] = [], labels: [[Float]] = []
         var evalRNG = SeededRNG(seed: 0)
         for ds in devs {
-            let s = EpochSampler(lengths: ds.lengths, perRankBatch: config.eval.batchSize, worldSize: comm.size,
-                                 rank: comm.rank, seed: 0, shuffle: false, bucketWindow: 1_000_000, fill: .mask)
+            let s = Trainer.evaluationSampler(lengths: ds.lengths, batchSize: config.eval.batchSize, worldSize: comm.size, rank: comm.rank)
             var idx: [Int64] = [], vals: [Float] = []
             let k = task.numLabels
             // Longest batches first: activation buffers reach their final size at once.

@@ -69,10 +69,7 @@ public final class Trainer {
         let seed = UInt64(config.train.seed)
         sampler = EpochSampler(lengths: train.lengths, perRankBatch: perRankBatch, worldSize: world, rank: comm.rank,
                                accumulation: accum, seed: seed, bucketWindow: config.train.bucketWindow)
-        let epochs = config.train.epochs
-        let byEpochs = Int((epochs * Double(sampler.stepsPerEpoch)).rounded(.up))
-        let cap = config.train.maxSteps
-        totalSteps = cap > 0 ? (epochs > 0 ? min(cap, byEpochs) : cap) : byEpochs
+        totalSteps = Trainer.totalSteps(config.train, stepsPerEpoch: sampler.stepsPerEpoch)
         schedule = LinearSchedule(peak: config.train.lr, total: totalSteps,
                                   warmupSteps: config.train.warmupSteps, warmupRatio: config.train.warmupRatio)
 
@@ -123,6 +120,21 @@ public final class Trainer {
     }
 
     /// Threads per rank: the config's, else OPENBLAS_NUM_THREADS, else cores ÷ ranks on this node.
+    /// Optimizer steps of a run: `train.epochs` worth of steps, capped by `train.max_steps`
+    /// (which alone decides when epochs is 0).
+    public static func totalSteps(_ train: TrainSection, stepsPerEpoch: Int) -> Int {
+        let byEpochs = Int((train.epochs * Double(stepsPerEpoch)).rounded(.up))
+        let cap = train.maxSteps
+        return cap > 0 ? (train.epochs > 0 ? min(cap, byEpochs) : cap) : byEpochs
+    }
+
+    /// The sampler of an evaluation on one dev set: every example once, in length order
+    /// (filler rows masked), `eval.batch_size` rows per rank.
+    public static func evaluationSampler(lengths: [Int], batchSize: Int, worldSize: Int, rank: Int) -> EpochSampler {
+        EpochSampler(lengths: lengths, perRankBatch: batchSize, worldSize: worldSize, rank: rank, seed: 0, shuffle: false,
+                     bucketWindow: 1_000_000, fill: .mask)
+    }
+
     static func threadsPerRank(_ configured: Int) -> Int {
         if configured > 0 { return configured }
         let env = ProcessInfo.processInfo.environment

@@ -15,8 +15,9 @@ import TensorCore
 /// c0 + c1·tokens fit moved the estimate by 20% between two runs);
 /// its allreduce, across nodes, a ring over the link (`--link-gbps`, `--latency-us`;
 /// docs/PERFORMANCE.md "Across nodes": 90% of line rate, 2·(p−1) latency steps); ranks on one
-/// node, shared memory (free at these sizes). An evaluation is measured once on the real dev
-/// sets and divided by the ranks. The warm-up runs with the run's threads per rank
+/// node, shared memory (free at these sizes). An evaluation = its forward's seconds per padded
+/// token (timed on a sample of the dev batches) × rank 0's padded dev tokens at the planned
+/// world size. The warm-up runs with the run's threads per rank
 /// (`train.threads`, else cores ÷ ranks per node). Peak memory = the warm-up's peak RSS, its
 /// activation part scaled to the longest batch.
 struct Plan: ParsableCommand {
@@ -59,8 +60,7 @@ struct Plan: ParsableCommand {
                          seed: UInt64(planned.train.seed), bucketWindow: planned.train.bucketWindow)
         }
         let stepsPerEpoch = samplers[0].stepsPerEpoch
-        let byEpochs = Int((planned.train.epochs * Double(stepsPerEpoch)).rounded(.up))
-        let totalSteps = planned.train.maxSteps > 0 ? (planned.train.epochs > 0 ? min(planned.train.maxSteps, byEpochs) : planned.train.maxSteps) : byEpochs
+        let totalSteps = Trainer.totalSteps(planned.train, stepsPerEpoch: stepsPerEpoch)
         func padded(_ p: EpochSampler.Plan, _ lengths: [Int]? = nil) -> Int {
             let l = lengths ?? train.lengths
             return (p.indices.map { l[$0] }.max() ?? 0) * p.indices.count
@@ -106,8 +106,7 @@ struct Plan: ParsableCommand {
         // batches, times the padded tokens of rank 0's share at the planned world size.
         let evalPerToken = try trainer.evaluationSecondsPerToken(stride: evalSample)
         let evalTokens = devs.reduce(0) { acc, d in
-            acc + EpochSampler(lengths: d.lengths, perRankBatch: planned.eval.batchSize, worldSize: world, rank: 0, seed: 0,
-                               shuffle: false, bucketWindow: 1_000_000, fill: .mask).plans(epoch: 0)
+            acc + Trainer.evaluationSampler(lengths: d.lengths, batchSize: planned.eval.batchSize, worldSize: world, rank: 0).plans(epoch: 0)
                 .reduce(0) { $0 + padded($1, d.lengths) }
         }
         let evalSeconds = evalPerToken * Double(evalTokens)
