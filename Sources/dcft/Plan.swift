@@ -18,8 +18,9 @@ import TensorCore
 /// node, shared memory (free at these sizes). An evaluation = its forward's seconds per padded
 /// token (timed on a sample of the dev batches) × rank 0's padded dev tokens at the planned
 /// world size. The warm-up runs with the run's threads per rank
-/// (`train.threads`, else cores ÷ ranks per node). Peak memory = the warm-up's peak RSS, its
-/// activation part scaled to the longest batch.
+/// (`train.threads`, else cores ÷ ranks per node). Peak memory = this process's peak RSS after
+/// the warm-up plus one forward/backward on the epoch's longest step and one evaluation forward
+/// on the longest dev batch (measured, not scaled: buffers keep their largest size).
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Estimate a run's steps, time, checkpoints, disk and memory before starting it.",
@@ -66,12 +67,15 @@ struct Plan: ParsableCommand {
             return (p.indices.map { l[$0] }.max() ?? 0) * p.indices.count
         }
         var busiest = [Int](repeating: 0, count: stepsPerEpoch)   // padded tokens of the busiest rank, per step
+        var longestMicro: [EpochSampler.Plan] = []                  // that rank's micro-batches at the longest step
         var realTokens = 0
         for s in samplers {
             let plans = s.plans(epoch: 0)
             for k in 0..<stepsPerEpoch {
                 let micro = plans[(k * accum)..<min(plans.count, (k + 1) * accum)]
-                busiest[k] = max(busiest[k], micro.reduce(0) { $0 + padded($1) })
+                let tokens = micro.reduce(0) { $0 + padded($1) }
+                if tokens > (busiest.max() ?? 0) { longestMicro = Array(micro) }
+                busiest[k] = max(busiest[k], tokens)
             }
             realTokens += plans.reduce(0) { acc, p in acc + zip(p.indices, p.valid).reduce(0) { $0 + ($1.1 ? train.lengths[$1.0] : 0) } }
         }
@@ -86,7 +90,6 @@ struct Plan: ParsableCommand {
             "output_dir=\(tmp)", "train.batch_size=\(perRank * accum)", "eval.every_steps=0", "checkpoint.every_steps=\(warmupSteps + 1)",
             "checkpoint.every_minutes=0", "log.record_every=1", "log.progress=plain", "log.every_steps=1000000",
             "train.max_steps=\(warmupSteps + 2)"])
-        let rssBase = Self.peakRSS()
         let trainer = try Trainer(config: warm, comm: comm)
         _ = try trainer.run(stopAfter: warmupSteps + 1)
         let records = try String(contentsOfFile: tmp + "/log.jsonl", encoding: .utf8).split(separator: "\n")
@@ -102,6 +105,27 @@ struct Plan: ParsableCommand {
         let stepSeconds = ys.reduce(0, +)
         let maxWarm = Int(xs.max() ?? 1)
         let rssWarm = Self.peakRSS()
+        // Peak memory, measured rather than extrapolated: after the warm-up, one step's forward
+        // and backward on the epoch's longest micro-batches and one evaluation forward on the
+        // longest dev batch any rank gets at the planned world size, in this process (activation
+        // buffers grow to the largest shape seen and stay, so the peak is theirs plus the rest).
+        var peakRNG = SeededRNG(seed: 0)
+        if longestMicro.count == accum {
+            _ = try trainer.trainingStep.computeGradients(longestMicro.map { try train.batch($0.indices, valid: $0.valid) }, rng: &peakRNG)
+        }
+        var longestEval: (TokenizedDataset, EpochSampler.Plan)?
+        for d in devs {
+            for r in 0..<world {
+                for p in Trainer.evaluationSampler(lengths: d.lengths, batchSize: planned.eval.batchSize, worldSize: world, rank: r).plans(epoch: 0)
+                where padded(p, d.lengths) > longestEval.map({ padded($0.1, $0.0.lengths) }) ?? 0 { longestEval = (d, p) }
+            }
+        }
+        if let (d, p) = longestEval {
+            let b = try d.batch(p.indices, valid: p.valid)
+            _ = try trainer.model.forward(inputIDs: b.inputIDs, tokenTypeIDs: b.tokenTypeIDs, attentionMask: b.attentionMask,
+                                          batch: b.rows, length: b.length, training: false, rng: &peakRNG)
+        }
+        let peak = Self.peakRSS()
         // An evaluation: its forward's cost per padded token, timed on a sample of the dev
         // batches, times the padded tokens of rank 0's share at the planned world size.
         let evalPerToken = try trainer.evaluationSecondsPerToken(stride: evalSample)
@@ -110,7 +134,6 @@ struct Plan: ParsableCommand {
                 .reduce(0) { $0 + padded($1, d.lengths) }
         }
         let evalSeconds = evalPerToken * Double(evalTokens)
-        let rssEval = Self.peakRSS()
         let ckptFiles = CheckpointManager(directory: tmp, keepLast: 1).checkpoints()
         let ckptBytes = try ckptFiles.last.map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0 } ?? 0
         let bytes = trainer.trainingStep.allreduceBytes
@@ -131,7 +154,6 @@ struct Plan: ParsableCommand {
         let timeCkpts = planned.checkpoint.everyMinutes > 0 ? Int(total / (planned.checkpoint.everyMinutes * 60)) : 0
         let kept = planned.checkpoint.keepLast + 1
         let logBytes = (totalSteps / max(planned.log.recordEvery > 0 ? planned.log.recordEvery : planned.log.everySteps, 1) + evals) * 700
-        let peak = max(rssEval, rssBase + Int(Double(max(rssWarm - rssBase, 0)) * max(1, Double(longestStep) / Double(max(maxWarm, 1)))))
 
         func gib(_ b: Int) -> String { String(format: "%.2f GiB", Double(b) / Double(1 << 30)) }
         func mib(_ b: Int) -> String { String(format: "%.1f MiB", Double(b) / Double(1 << 20)) }
@@ -150,7 +172,8 @@ struct Plan: ParsableCommand {
             ("total", RunLog.duration(total)),
             ("checkpoints", "\(evals + stepCkpts + timeCkpts) written (\(evals) at evaluations, \(stepCkpts) by steps, \(timeCkpts) by time), \(mib(ckptBytes)) (\(ckptBytes) bytes) each, \(kept) kept"),
             ("disk", mib(kept * ckptBytes + logBytes) + " in \(planned.outputDir) (checkpoints kept + log)"),
-            ("peak memory per rank", gib(peak) + " (longest step \(longestStep) padded tokens; warm-up peak \(gib(rssWarm)) at \(maxWarm))"),
+            ("peak memory per rank", gib(peak) + " (measured: a step on the longest batches, \(longestStep) padded tokens, and an evaluation"
+                + " on the longest dev batch, \(longestEval.map { padded($0.1, $0.0.lengths) } ?? 0); warm-up peak \(gib(rssWarm)) at \(maxWarm))"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         print("dcft plan: \(planned.task) on \(planned.model)")
