@@ -23,7 +23,8 @@ import torch.nn.functional as Fn
 import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from dcft_reference import DCFTLinear  # noqa: E402
-from transformers import BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification
+from transformers import (BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification,
+                          DebertaV2Config, DebertaV2ForSequenceClassification)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "Tests/ModelTests/Fixtures"
 MODULES = ["attention.self.query", "attention.self.key", "attention.self.value",
@@ -45,17 +46,53 @@ def tiny_roberta(labels):
                          attention_probs_dropout_prob=0.0, num_labels=labels, attn_implementation="eager")
 
 
+def tiny_deberta_v3(labels):
+    """DeBERTa-v3's shape in miniature: relative attention with log buckets (8 buckets, so the
+    12-token batch reaches the logarithmic part), share_att_key, p2c|c2p, LayerNorm on the relative
+    embeddings, no absolute positions, no token types."""
+    return DebertaV2Config(vocab_size=99, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=128, max_position_embeddings=64, type_vocab_size=0,
+                           relative_attention=True, position_buckets=8, max_relative_positions=64,
+                           norm_rel_ebd="layer_norm", share_att_key=True, pos_att_type="p2c|c2p",
+                           position_biased_input=False, layer_norm_eps=1e-7, hidden_dropout_prob=0.0,
+                           attention_probs_dropout_prob=0.0, pooler_dropout=0.0, num_labels=labels)
+
+
+def tiny_deberta_v2(labels):
+    """DeBERTa-v2 / v1-style options: the convolution after the first layer, absolute positions
+    and token types, embedding_size ≠ hidden_size (embed_proj), separate position projections
+    (share_att_key false: pos_key_proj, pos_query_proj), relative distances clamped at 6."""
+    return DebertaV2Config(vocab_size=99, hidden_size=64, embedding_size=48, num_hidden_layers=2,
+                           num_attention_heads=4, intermediate_size=128, max_position_embeddings=64,
+                           type_vocab_size=2, relative_attention=True, max_relative_positions=6,
+                           position_buckets=-1, share_att_key=False, pos_att_type="c2p|p2c",
+                           position_biased_input=True, conv_kernel_size=3, conv_act="tanh",
+                           layer_norm_eps=1e-7, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                           pooler_dropout=0.0, num_labels=labels)
+
+
+# arch → (config, class, encoder attribute, adapted module paths, token types used, padding id, lengths)
+DEBERTA_MODULES = ["attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
+                   "attention.output.dense", "intermediate.dense", "output.dense"]
+ARCHS = {
+    "bert": (tiny_bert, BertForSequenceClassification, "bert", MODULES, True, 0, (7, 4, 9)),
+    "roberta": (tiny_roberta, RobertaForSequenceClassification, "roberta", MODULES, False, 1, (7, 4, 9)),
+    "deberta-v3": (tiny_deberta_v3, DebertaV2ForSequenceClassification, "deberta", DEBERTA_MODULES, False, 0, (7, 4, 12)),
+    "deberta-v2": (tiny_deberta_v2, DebertaV2ForSequenceClassification, "deberta", DEBERTA_MODULES, True, 0, (7, 4, 12)),
+}
+
+
 def batch(arch, B=3, lengths=(7, 4, 9), seed=1):
     g = torch.Generator().manual_seed(seed)
     L = max(lengths)
-    pad = 0 if arch == "bert" else 1
+    pad = ARCHS[arch][5]
     ids = torch.full((B, L), pad, dtype=torch.long)
     types = torch.zeros((B, L), dtype=torch.long)
     mask = torch.zeros((B, L), dtype=torch.long)
     for b, n in enumerate(lengths):
         ids[b, :n] = torch.randint(3, 99, (n,), generator=g)
         mask[b, :n] = 1
-        if arch == "bert":
+        if ARCHS[arch][4]:
             types[b, n // 2:n] = 1
     return ids, types, mask
 
@@ -76,20 +113,20 @@ def swift_name(n):
 def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalty="reference", full=False,
          lora_r=4, lora_alpha=8.0):
     torch.manual_seed(zlib.crc32(case.encode()))
-    cfg = tiny_bert(labels) if arch == "bert" else tiny_roberta(labels)
-    cls = BertForSequenceClassification if arch == "bert" else RobertaForSequenceClassification
+    make_config, cls, enc_name, modules, uses_types, _, lengths = ARCHS[arch]
+    cfg = make_config(labels)
     model = cls(cfg).eval()
     wdir = ROOT / f"tiny-{arch}{'-regression' if labels == 1 else ''}"
     if not (wdir / "model.safetensors").exists():
         model.save_pretrained(wdir, safe_serialization=True)
     # Load the saved weights back so every case of this architecture shares them.
     model = cls.from_pretrained(wdir, attn_implementation="eager").eval()
-    enc = model.bert if arch == "bert" else model.roberta
+    enc = getattr(model, enc_name)
     if adapter == "dcft":
         for p in model.parameters():
             p.requires_grad_(False)
         for layer in enc.encoder.layer:
-            for path in MODULES:
+            for path in modules:
                 parent = layer
                 *head, last = path.split(".")
                 for h in head:
@@ -97,7 +134,7 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
                 setattr(parent, last, DCFTLinear(getattr(parent, last), d, s or d, alpha))
     elif adapter == "lora":
         from peft import LoraConfig, get_peft_model
-        pattern = r".*\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
+        pattern = r".*\.layer\.\d+\.(attention\.self\.(query|key|value)(_proj)?|attention\.output\.dense|intermediate\.dense|output\.dense)"
         model = get_peft_model(model, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=0.0,
                                                  target_modules=pattern, modules_to_save=None))
         with torch.no_grad():  # non-zero B so A gets a gradient
@@ -113,7 +150,7 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
             p.requires_grad_(True)
     trainable = [(swift_name(n), p) for n, p in model.named_parameters() if p.requires_grad]
 
-    ids, types, mask = batch(arch)
+    ids, types, mask = batch(arch, lengths=lengths)
     if labels == 1:
         y = torch.tensor([0.5, 3.25, 4.75])
     else:
@@ -121,11 +158,11 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
     init = {n: p.detach().clone() for n, p in trainable}
     merged = None  # with the initial adapter tensors
     if adapter == "dcft":  # merged weights of one adapted layer, W0 + scale·Mᵀ
-        lin = enc.encoder.layer[0].attention.self.query
+        lin = getattr(enc.encoder.layer[0].attention.self, modules[0].split(".")[-1])
         merged = [float("%.9g" % v) for v in (lin.base.weight + lin.scale * lin.delta().T).detach().flatten().tolist()]
 
     def loss_fn():
-        out = model(input_ids=ids, token_type_ids=types if arch == "bert" else None, attention_mask=mask, labels=y)
+        out = model(input_ids=ids, token_type_ids=types if uses_types else None, attention_mask=mask, labels=y)
         return out.logits, out.loss, out.loss + gamma * orth_penalty(model, penalty)
 
     logits, task_loss, total = loss_fn()
@@ -163,13 +200,24 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
     print(f"{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f}, {len(trainable)} trainable tensors")
 
 
-make("bert-dcft-d8", "bert", 3, "dcft", d=8)
-make("bert-dcft-d2", "bert", 3, "dcft", d=2, penalty="paper")
-make("bert-dcft-d4-s2", "bert", 3, "dcft", d=4, s=2)
-make("bert-lora-r4", "bert", 3, "lora")
-make("bert-head-only", "bert", 3, "none")
-make("bert-full", "bert", 3, "none", full=True, gamma=0.0)
-make("bert-regression-dcft-d8", "bert", 1, "dcft", d=8)
-make("roberta-dcft-d8", "roberta", 2, "dcft", d=8)
-make("roberta-dcft-d2", "roberta", 2, "dcft", d=2)
-make("roberta-lora-r4", "roberta", 2, "lora")
+if __name__ == "__main__":
+    only = sys.argv[1] if len(sys.argv) > 1 else ""   # e.g. "deberta": only the cases starting with it
+    _make = make
+    make = lambda case, *a, **k: _make(case, *a, **k) if case.startswith(only) else None  # noqa: E731
+    make("bert-dcft-d8", "bert", 3, "dcft", d=8)
+    make("bert-dcft-d2", "bert", 3, "dcft", d=2, penalty="paper")
+    make("bert-dcft-d4-s2", "bert", 3, "dcft", d=4, s=2)
+    make("bert-lora-r4", "bert", 3, "lora")
+    make("bert-head-only", "bert", 3, "none")
+    make("bert-full", "bert", 3, "none", full=True, gamma=0.0)
+    make("bert-regression-dcft-d8", "bert", 1, "dcft", d=8)
+    make("roberta-dcft-d8", "roberta", 2, "dcft", d=8)
+    make("roberta-dcft-d2", "roberta", 2, "dcft", d=2)
+    make("roberta-lora-r4", "roberta", 2, "lora")
+    make("deberta-v3-dcft-d8", "deberta-v3", 3, "dcft", d=8)
+    make("deberta-v3-dcft-d2", "deberta-v3", 3, "dcft", d=2, penalty="paper")
+    make("deberta-v3-lora-r4", "deberta-v3", 3, "lora")
+    make("deberta-v3-head-only", "deberta-v3", 3, "none")
+    make("deberta-v3-regression-dcft-d8", "deberta-v3", 1, "dcft", d=8)
+    make("deberta-v2-dcft-d8", "deberta-v2", 2, "dcft", d=8)
+    make("deberta-v2-lora-r4", "deberta-v2", 2, "lora")

@@ -14,7 +14,8 @@ public final class ClassificationHead {
     /// BERT's `classifier` or RoBERTa's `classifier.out_proj` (`[k × h]`).
     public let projection: AdaptedLinear
     public let hidden: Int, numLabels: Int
-    public let dropout: Double
+    /// Dropout after the activation, and before `dense` where the layout has one there.
+    public let dropout: Double, preDropout: Double
 
     // Saved, [B × h] unless noted.
     let cls = Buffer<Float>(count: 0), clsDropped = Buffer<Float>(count: 0), clsKeep = Buffer<Float>(count: 0)
@@ -22,12 +23,15 @@ public final class ClassificationHead {
     /// `[B × k]`.
     public let logits = Buffer<Float>(count: 0)
     let g1 = Buffer<Float>(count: 0), g2 = Buffer<Float>(count: 0), g3 = Buffer<Float>(count: 0)
+    /// GELU′ of the dense output (GELU heads, training).
+    let activationDerivative = Buffer<Float>(count: 0)
 
-    init(store: ParameterStore, config: EncoderConfig, numLabels: Int, dropout: Double, trainDense: Bool) {
+    init(store: ParameterStore, config: EncoderConfig, numLabels: Int, dropout: Double, preDropout: Double? = nil, trainDense: Bool) {
         layout = config.architecture.family.head
         hidden = config.hiddenSize
         self.numLabels = numLabels
         self.dropout = dropout
+        self.preDropout = preDropout ?? dropout
         dense = AdaptedLinear(store: store, name: layout.dense, inFeatures: hidden, outFeatures: hidden,
                               trainable: trainDense || layout.denseIsClassifier)
         projection = AdaptedLinear(store: store, name: layout.projection, inFeatures: hidden, outFeatures: numLabels, trainable: true)
@@ -48,12 +52,17 @@ public final class ClassificationHead {
         for b in 0..<B { (cls.pointer + b * h).update(from: hiddenStates + b * rowStride * h, count: h) }
         let drop = training && dropout > 0
         var x = cls.pointer
-        if layout.dropoutBeforeDense && drop {
-            Dropout.forward(x: cls.pointer, y: clsDropped.pointer, keep: Self.bytes(clsKeep), count: B * h, p: dropout, rng: &rng)
+        if layout.dropoutBeforeDense && training && preDropout > 0 {
+            Dropout.forward(x: cls.pointer, y: clsDropped.pointer, keep: Self.bytes(clsKeep), count: B * h, p: preDropout, rng: &rng)
             x = clsDropped.pointer
         }
         dense.forward(store: store, x: x, y: pooled.pointer, rows: B, training: training, rng: &rng)
-        Tanh.forward(x: pooled.pointer, y: pooled.pointer, count: B * h)
+        switch layout.activation {
+        case .tanh: Tanh.forward(x: pooled.pointer, y: pooled.pointer, count: B * h)
+        case .gelu:
+            activationDerivative.ensureCapacity(B * h)
+            GELU.forward(x: pooled.pointer, y: pooled.pointer, derivative: activationDerivative.pointer, count: B * h)
+        }
         var p = pooled.pointer
         if drop {
             Dropout.forward(x: pooled.pointer, y: pooledDropped.pointer, keep: Self.bytes(pooledKeep), count: B * h, p: dropout, rng: &rng)
@@ -80,8 +89,12 @@ public final class ClassificationHead {
             dPooled = g2.pointer
         }
         g3.pointer.update(repeating: 0, count: n)
-        Tanh.backward(y: pooled.pointer, dy: dPooled, dx: g3.pointer, count: n)
-        let x = (layout.dropoutBeforeDense && drop) ? clsDropped.pointer : cls.pointer
+        switch layout.activation {
+        case .tanh: Tanh.backward(y: pooled.pointer, dy: dPooled, dx: g3.pointer, count: n)
+        case .gelu: GELU.backward(derivative: activationDerivative.pointer, dy: dPooled, dx: g3.pointer, count: n, accumulate: false)
+        }
+        let preDrop = layout.dropoutBeforeDense && training && preDropout > 0
+        let x = preDrop ? clsDropped.pointer : cls.pointer
         guard let dHidden else {
             dense.backward(store: store, x: x, dy: g3.pointer, dx: nil, rows: B, training: training)
             return
@@ -89,9 +102,9 @@ public final class ClassificationHead {
         g1.pointer.update(repeating: 0, count: n)
         dense.backward(store: store, x: x, dy: g3.pointer, dx: g1.pointer, rows: B, training: training)
         var dCls = g1.pointer
-        if layout.dropoutBeforeDense && drop {
+        if preDrop {
             g2.pointer.update(repeating: 0, count: n)
-            Dropout.backward(dy: g1.pointer, keep: Self.bytes(clsKeep), dx: g2.pointer, count: n, p: dropout)
+            Dropout.backward(dy: g1.pointer, keep: Self.bytes(clsKeep), dx: g2.pointer, count: n, p: preDropout)
             dCls = g2.pointer
         }
         if rowStride > 1 { dHidden.update(repeating: 0, count: B * rowStride * h) }

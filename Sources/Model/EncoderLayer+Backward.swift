@@ -9,6 +9,8 @@ final class BackwardScratch {
     let dq = Buffer<Float>(count: 0), dk = Buffer<Float>(count: 0), dv = Buffer<Float>(count: 0)
     // [rows × f]
     let dgelu = Buffer<Float>(count: 0), dpre = Buffer<Float>(count: 0)
+    /// DeBERTa: the scattered score gradients of the c2p and p2c terms, `[H × B·L × W]`.
+    let positionC = Buffer<Float>(count: 0), positionP = Buffer<Float>(count: 0)
     func ensure(rows: Int, h: Int, f: Int) {
         for b in [dh1, dfo, ds1, dao, dctx, dq, dk, dv] { b.ensureCapacity(rows * h) }
         for b in [dgelu, dpre] { b.ensureCapacity(rows * f) }
@@ -27,7 +29,6 @@ extension EncoderLayer {
         let rows = B * L, firstTokenOnly = acts.firstTokenOnly
         let rowsQ = firstTokenOnly ? B : rows   // rows of the query side (see `forward`)
         s.ensure(rows: rows, h: h, f: f)
-        let attnDrop = training && config.attentionDropout > 0
         let hidDrop = training && config.hiddenDropout > 0
         let pHid = config.hiddenDropout
 
@@ -57,18 +58,6 @@ extension EncoderLayer {
         attentionOutput.backward(store: store, x: context.pointer, dy: dao, dx: s.dctx.pointer, rows: rowsQ, training: training,
                                  accumulateDX: false)
 
-        // ctx = dropout(P)·v, P = softmax(q·kᵀ/√dh + mask): dq, dk, dv per (b, head) tile.
-        Attention.backward(q: q.pointer, k: k.pointer, v: v.pointer, probs: probs.pointer,
-                           keep: attnDrop ? UnsafePointer(Self.bytes(probsKeep)) : nil, p: config.attentionDropout,
-                           dContext: s.dctx.pointer, dq: s.dq.pointer, dk: s.dk.pointer, dv: s.dv.pointer,
-                           shape: attentionShape(batch: B, length: L, firstTokenOnly: firstTokenOnly))
-        let xq = firstTokenOnly ? UnsafePointer(acts.xFirst.pointer) : x
-        query.backward(store: store, x: xq, dy: s.dq.pointer, dx: dX == nil ? nil : firstTokenOnly ? ds1 : dX, rows: rowsQ,
-                       training: training)
-        key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training, accumulateDX: !firstTokenOnly)
-        value.backward(store: store, x: x, dy: s.dv.pointer, dx: dX, rows: rows, training: training)
-        if firstTokenOnly, let dX {  // the residual and query paths reach the first tokens only
-            for b in 0..<B { Elementwise.add(ds1 + b * h, into: dX + b * L * h, count: h) }
-        }
+        selfAttentionBackward(store: store, x: x, dX: dX, ds1: ds1, batch: B, length: L, training: training, scratch: s)
     }
 }

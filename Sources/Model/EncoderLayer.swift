@@ -10,8 +10,10 @@ import TensorCore
 ///     out   = LN2(dropout(g·Wfᵀ+bf) + h1)       [rows × h]
 ///
 /// Heads are addressed in place inside `[rows × h]` (leading dimension h), so no transposes
-/// are needed.
-public final class EncoderLayer {
+/// are needed. The self-attention part (`selfAttention`, from `x` to `ctx`, and its backward)
+/// is what a family with another kind of attention overrides (`DisentangledEncoderLayer`);
+/// the rest of the block is shared.
+public class EncoderLayer {
     public let query, key, value, attentionOutput, intermediate, output: AdaptedLinear
     public let ln1Weight, ln1Bias, ln2Weight, ln2Bias: ParamRef
     let config: EncoderConfig
@@ -48,9 +50,10 @@ public final class EncoderLayer {
         func lin(_ n: String, _ i: Int, _ o: Int) -> AdaptedLinear {
             AdaptedLinear(store: store, name: prefix + n, inFeatures: i, outFeatures: o, trainable: trainable)
         }
-        query = lin("attention.self.query", h, h)
-        key = lin("attention.self.key", h, h)
-        value = lin("attention.self.value", h, h)
+        let names = config.architecture.family.selfAttentionNames
+        query = lin(names.query, h, h)
+        key = lin(names.key, h, h)
+        value = lin(names.value, h, h)
         attentionOutput = lin("attention.output.dense", h, h)
         ln1Weight = store.register(prefix + "attention.output.LayerNorm.weight", shape: [h], trainable: trainable)
         ln1Bias = store.register(prefix + "attention.output.LayerNorm.bias", shape: [h], trainable: trainable)
@@ -103,25 +106,15 @@ public final class EncoderLayer {
         acts.firstTokenOnly = firstTokenOnly
         let h = config.hiddenSize, f = config.intermediateSize
         let rows = B * L, rowsQ = firstTokenOnly ? B : rows   // rowsQ: rows of the query side
-        let pSize = B * config.numHeads * L * L
         for buf in [k, v] { buf.ensureCapacity(rows * h) }
         for buf in [q, context, sum1, h1, sum2, out] { buf.ensureCapacity(rowsQ * h) }
         for buf in [mean1, rstd1, mean2, rstd2] { buf.ensureCapacity(rowsQ) }
         for buf in [preGelu, gelu] { buf.ensureCapacity(rowsQ * f) }
-        probs.ensureCapacity(firstTokenOnly ? pSize / L : pSize)
-        let attnDrop = training && config.attentionDropout > 0
+        probs.ensureCapacity(B * config.numHeads * (firstTokenOnly ? 1 : L) * L)
         let hidDrop = training && config.hiddenDropout > 0
-        let shape = attentionShape(batch: B, length: L, firstTokenOnly: firstTokenOnly)
         let xq = firstTokenOnly ? UnsafePointer(Self.gatherFirstTokens(x, into: acts.xFirst, batch: B, length: L, width: h)) : x
 
-        query.forward(store: store, x: xq, y: q.pointer, rows: rowsQ, training: training, rng: &rng)
-        key.forward(store: store, x: x, y: k.pointer, rows: rows, training: training, rng: &rng)
-        value.forward(store: store, x: x, y: v.pointer, rows: rows, training: training, rng: &rng)
-
-        // Scores, masked softmax, attention dropout and context, one (b, head) tile at a time.
-        let keep = dropoutMask(probsKeep, count: pSize, p: config.attentionDropout, draw: attnDrop, rng: &rng)
-        Attention.forward(q: q.pointer, k: k.pointer, v: v.pointer, mask: mask, keep: keep, p: config.attentionDropout,
-                          probs: probs.pointer, context: context.pointer, shape: shape)
+        selfAttention(store: store, x: x, xq: xq, mask: mask, batch: B, length: L, training: training, rng: &rng)
 
         attentionOutput.forward(store: store, x: context.pointer, y: sum1.pointer, rows: rowsQ, training: training, rng: &rng)
         let mask1 = hiddenMask(keep1, rows: rows, firstTokenOnly: firstTokenOnly, length: L, draw: hidDrop, rng: &rng)
@@ -140,6 +133,46 @@ public final class EncoderLayer {
         LayerNorm.forwardResidual(branch: sum2.pointer, residual: h1.pointer, keep: mask2, p: config.hiddenDropout,
                                   gamma: store.values(ln2Weight), beta: store.values(ln2Bias), y: out.pointer,
                                   mean: mean2.pointer, rstd: rstd2.pointer, rows: rowsQ, cols: h, eps: config.layerNormEps)
+    }
+
+    /// `x [B·L × h]` (queries from `xq`, `[B × h]` under `firstTokenOnly`) → q, k, v, P and
+    /// `context`: the projections, then scores, masked softmax, attention dropout and context
+    /// one (b, head) tile at a time (`Attention`).
+    func selfAttention(store: ParameterStore, x: UnsafePointer<Float>, xq: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                       batch B: Int, length L: Int, training: Bool, rng: inout SeededRNG) {
+        let rows = B * L, rowsQ = acts.firstTokenOnly ? B : rows
+        query.forward(store: store, x: xq, y: q.pointer, rows: rowsQ, training: training, rng: &rng)
+        key.forward(store: store, x: x, y: k.pointer, rows: rows, training: training, rng: &rng)
+        value.forward(store: store, x: x, y: v.pointer, rows: rows, training: training, rng: &rng)
+        let keep = dropoutMask(probsKeep, count: B * config.numHeads * L * L, p: config.attentionDropout,
+                               draw: training && config.attentionDropout > 0, rng: &rng)
+        Attention.forward(q: q.pointer, k: k.pointer, v: v.pointer, mask: mask, keep: keep, p: config.attentionDropout,
+                          probs: probs.pointer, context: context.pointer,
+                          shape: attentionShape(batch: B, length: L, firstTokenOnly: acts.firstTokenOnly))
+    }
+
+    /// Backward of `selfAttention` from `s.dctx`: the attention core, then the q/k/v projections,
+    /// accumulating into `dX` (which holds the residual path's gradient; nil when nothing below
+    /// needs it). `ds1`: that residual gradient when it is kept apart (`firstTokenOnly`).
+    func selfAttentionBackward(store: ParameterStore, x: UnsafePointer<Float>, dX: UnsafeMutablePointer<Float>?,
+                               ds1: UnsafeMutablePointer<Float>, batch B: Int, length L: Int, training: Bool,
+                               scratch s: BackwardScratch) {
+        let h = config.hiddenSize, rows = B * L, firstTokenOnly = acts.firstTokenOnly
+        let rowsQ = firstTokenOnly ? B : rows
+        let attnDrop = training && config.attentionDropout > 0
+        // ctx = dropout(P)·v, P = softmax(q·kᵀ/√dh + mask): dq, dk, dv per (b, head) tile.
+        Attention.backward(q: q.pointer, k: k.pointer, v: v.pointer, probs: probs.pointer,
+                           keep: attnDrop ? UnsafePointer(Self.bytes(probsKeep)) : nil, p: config.attentionDropout,
+                           dContext: s.dctx.pointer, dq: s.dq.pointer, dk: s.dk.pointer, dv: s.dv.pointer,
+                           shape: attentionShape(batch: B, length: L, firstTokenOnly: firstTokenOnly))
+        let xq = firstTokenOnly ? UnsafePointer(acts.xFirst.pointer) : x
+        query.backward(store: store, x: xq, dy: s.dq.pointer, dx: dX == nil ? nil : firstTokenOnly ? ds1 : dX, rows: rowsQ,
+                       training: training)
+        key.backward(store: store, x: x, dy: s.dk.pointer, dx: dX, rows: rows, training: training, accumulateDX: !firstTokenOnly)
+        value.backward(store: store, x: x, dy: s.dv.pointer, dx: dX, rows: rows, training: training)
+        if firstTokenOnly, let dX {  // the residual and query paths reach the first tokens only
+            for b in 0..<B { Elementwise.add(ds1 + b * h, into: dX + b * L * h, count: h) }
+        }
     }
 
     /// A hidden-dropout mask for `[rows × h]` (drawn in full, so the random stream and the
@@ -191,4 +224,9 @@ final class LayerActivations {
     let sum2 = Buffer<Float>(count: 0)         // [rows × h]
     let mean2 = Buffer<Float>(count: 0), rstd2 = Buffer<Float>(count: 0)
     let out = Buffer<Float>(count: 0)          // [rows × h] ([B × h] first-token only)
+    /// DeBERTa: the projections' input `[x; dropout(relative embeddings)]`, `[(B·L + 2S) × h]`
+    /// (shared keys), or the relative embeddings' projections `[2S × h]` and their dropped
+    /// input (separate position projections).
+    let extended = Buffer<Float>(count: 0)
+    let posKey = Buffer<Float>(count: 0), posQuery = Buffer<Float>(count: 0), relative = Buffer<Float>(count: 0)
 }

@@ -30,7 +30,8 @@ extension SequenceClassifier {
         let json = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
         try SafeTensorsWriter.write(tensors: mergedTensors(), metadata: ["format": "pt"], to: directory + "/model.safetensors")
         try json.write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
-        for f in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"] {
+        for f in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                  "spm.model", "added_tokens.json"] {
             let src = baseDirectory + "/" + f, dst = directory + "/" + f
             if fm.fileExists(atPath: src) {
                 try? fm.removeItem(atPath: dst)

@@ -3,7 +3,8 @@ import TensorCore
 extension SequenceClassifier {
     /// Tensors a pretrained checkpoint may carry that this model does not use (buffers and
     /// pre-training heads); they are ignored rather than reported as unexpected.
-    static let ignorablePrefixes = ["cls.", "lm_head.", "pooler.", "bert.pooler.", "roberta.pooler."]
+    static let ignorablePrefixes = ["cls.", "lm_head.", "pooler.", "bert.pooler.", "roberta.pooler.", "lm_predictions.",
+                                    "mask_predictions.", "deberta.embeddings.position_embeddings."]
     static let ignorableSuffixes = ["position_ids"]
 
     /// Whether `name` is a head or adapter tensor that is initialised when the source lacks it.

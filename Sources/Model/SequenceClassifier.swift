@@ -13,8 +13,12 @@ public final class SequenceClassifier {
     public let embeddings: Embeddings
     public let layers: [EncoderLayer]
     public let head: ClassificationHead
-    /// "bert." or "roberta." — the prefix of encoder tensor names.
+    /// "bert.", "roberta." or "deberta." — the prefix of encoder tensor names.
     public let prefix: String
+    /// DeBERTa: the relative-position embeddings and index the layers share (relative attention).
+    let relative: RelativePositions?
+    /// DeBERTa-v2: the convolution after the first layer.
+    let conv: ConvLayer?
 
     let maskBuffer = Buffer<Float>(count: 0)
     /// Two activation sets the layers alternate between in evaluation (layer i reads set
@@ -50,7 +54,20 @@ public final class SequenceClassifier {
         }
         let store = self.store, pre = prefix
         embeddings = Embeddings(store: store, prefix: pre, config: cfg, trainable: full)
-        layers = (0..<cfg.numLayers).map { EncoderLayer(store: store, prefix: "\(pre)encoder.layer.\($0).", config: cfg, trainable: full) }
+        if let d = cfg.disentangled {
+            guard !full else {
+                throw ConfigError(file: "model options", problem: "full fine-tuning is not implemented for \(cfg.architecture.rawValue) (the gradients of its embeddings, relative embeddings and convolution); use an adapter or head-only training")
+            }
+            let rel = d.relativeAttention ? RelativePositions(store: store, prefix: pre, config: cfg) : nil
+            relative = rel
+            layers = (0..<cfg.numLayers).map {
+                DisentangledEncoderLayer(store: store, prefix: "\(pre)encoder.layer.\($0).", config: cfg, trainable: false, relative: rel)
+            }
+            conv = d.convKernelSize > 0 ? ConvLayer(store: store, prefix: pre, config: cfg) : nil
+        } else {
+            relative = nil; conv = nil
+            layers = (0..<cfg.numLayers).map { EncoderLayer(store: store, prefix: "\(pre)encoder.layer.\($0).", config: cfg, trainable: full) }
+        }
         for layer in layers {
             if let method = options.adapter {
                 for (name, lin) in layer.linears where options.targetModules.contains(name) { lin.attach(method, store: store) }
@@ -58,9 +75,14 @@ public final class SequenceClassifier {
         }
         head = ClassificationHead(store: store, config: cfg, numLabels: options.numLabels,
                                   dropout: options.classifierDropout ?? cfg.classifierDropout ?? cfg.hiddenDropout,
+                                  preDropout: options.classifierDropout ?? cfg.poolerDropout,
                                   trainDense: options.trainPooler || full)
         store.allocate()
     }
+
+    /// Whether the last layer runs its query side for the first tokens only
+    /// (`ModelOptions.firstTokenLastLayer`; DeBERTa's last layer always runs in full).
+    var firstTokenLastLayer: Bool { options.firstTokenLastLayer && config.disentangled == nil }
 
     /// Every adapter, layer by layer, module by module.
     public var adapters: [LinearAdapter] { layers.flatMap { $0.linears.compactMap(\.1.adapter) } }
@@ -95,15 +117,21 @@ public final class SequenceClassifier {
                      "batch arrays must hold batch × length entries")
         maskBuffer.ensureCapacity(batch * length)
         for i in 0..<batch * length { maskBuffer.pointer[i] = attentionMask[i] > 0 ? 0 : -Float.greatestFiniteMagnitude }
-        try embeddings.forward(store: store, inputIDs: inputIDs, tokenTypeIDs: tokenTypeIDs, batch: batch, length: length,
-                               training: training, rng: &rng)
+        try embeddings.forward(store: store, inputIDs: inputIDs, tokenTypeIDs: tokenTypeIDs, attentionMask: attentionMask,
+                               batch: batch, length: length, training: training, rng: &rng)
+        relative?.prepare(store: store, length: length)
         var x = UnsafePointer(embeddings.output.pointer)
-        let firstOnly = options.firstTokenLastLayer
+        let firstOnly = firstTokenLastLayer
         for (i, layer) in layers.enumerated() {
             layer.forward(store: store, x: x, mask: maskBuffer.pointer, batch: batch, length: length, training: training,
                           rng: &rng, shared: training ? nil : evalActivations[i % 2],
                           firstTokenOnly: firstOnly && i == layers.count - 1)
             x = UnsafePointer(layer.out.pointer)
+            if i == 0, let conv {
+                conv.forward(store: store, x: embeddings.output.pointer, residual: x, attentionMask: attentionMask, batch: batch,
+                             length: length, training: training, rng: &rng)
+                x = UnsafePointer(conv.output.pointer)
+            }
         }
         // The head reads row b·L of [B·L × h] hidden states, or row b of the last layer's
         // first-token output [B × h].
@@ -122,18 +150,24 @@ public final class SequenceClassifier {
         let B = lastBatch, L = lastLength, rows = B * L, h = config.hiddenSize
         let lowest = lowestTrainableLayer
         let needHidden = lowest < layers.count || options.fullFineTuning
-        gradA.ensureCapacity(rows * h); gradB.ensureCapacity(rows * h)
-        let firstOnly = options.firstTokenLastLayer && !layers.isEmpty
+        // DeBERTa's shared-key projections also run on the relative embeddings: room for their rows.
+        let extra = config.disentangled?.shareAttentionKey ?? false ? relative?.rows ?? 0 : 0
+        gradA.ensureCapacity((rows + extra) * h); gradB.ensureCapacity((rows + extra) * h)
+        let firstOnly = firstTokenLastLayer && !layers.isEmpty
         head.backward(store: store, dLogits: dLogits, dHidden: needHidden ? gradA.pointer : nil, batch: B, length: L,
                       rowStride: firstOnly ? 1 : L, training: lastTraining)
         guard needHidden else { return }
         var dOut = gradA, dIn = gradB
         for i in stride(from: layers.count - 1, through: lowest, by: -1) {
-            let x = i == 0 ? embeddings.output.pointer : layers[i - 1].out.pointer
+            let x = i == 0 ? embeddings.output.pointer : i == 1 && conv != nil ? conv!.output.pointer : layers[i - 1].out.pointer
             let needDX = i > lowest || options.fullFineTuning
             layers[i].backward(store: store, x: x, dOut: dOut.pointer, dX: needDX ? dIn.pointer : nil,
                                batch: B, length: L, training: lastTraining, scratch: scratch)
             swap(&dOut, &dIn)
+            if i == 1, needDX, let conv {   // dOut: the gradient of the convolution's output
+                conv.backward(store: store, dOut: dOut.pointer, dResidual: dIn.pointer, rows: rows)
+                swap(&dOut, &dIn)
+            }
         }
         if options.fullFineTuning {
             embeddings.backward(store: store, inputIDs: lastInputIDs, tokenTypeIDs: lastTokenTypes, dOut: dOut.pointer,

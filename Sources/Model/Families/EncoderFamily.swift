@@ -19,15 +19,33 @@ public protocol EncoderFamily: Sendable {
     func positions(_ inputIDs: [Int32], batch: Int, length: Int, padTokenID: Int) -> [Int32]
     /// The classification head's layout.
     var head: HeadLayout { get }
+    /// `config.json` values the family's transformers config class defaults, used for keys
+    /// the file omits (`save_pretrained` writes only what differs from them).
+    var configDefaults: [String: Any] { get }
+    /// The config key of the classifier's dropout (`classifier_dropout`, DeBERTa's `cls_dropout`).
+    var classifierDropoutKey: String { get }
+    /// Names of the query, key and value projections inside a layer.
+    var selfAttentionNames: (query: String, key: String, value: String) { get }
+    /// The family's disentangled-attention options parsed from `config.json` (DeBERTa), else nil.
+    func disentangledConfig(_ json: [String: Any], file: String) throws -> DisentangledConfig?
 }
 
 extension EncoderFamily {
     public var modelType: String { Self.modelType }
+    public var configDefaults: [String: Any] { [:] }
+    public var classifierDropoutKey: String { "classifier_dropout" }
+    public var selfAttentionNames: (query: String, key: String, value: String) {
+        ("attention.self.query", "attention.self.key", "attention.self.value")
+    }
+    public func disentangledConfig(_ json: [String: Any], file: String) throws -> DisentangledConfig? { nil }
 }
 
 /// How a family's sequence-classification head is laid out on the first token's state `h`:
-/// `logits = projection(dropout(tanh(dense(dropout?(h)))))`.
+/// `logits = projection(dropout(act(dense(dropout?(h)))))`, `act` tanh (BERT, RoBERTa) or GELU
+/// (DeBERTa's ContextPooler).
 public struct HeadLayout: Sendable, Equatable {
+    /// The activation after `dense`.
+    public enum Activation: String, Sendable { case tanh, gelu }
     /// Name of the `[h × h]` dense layer (BERT's pooler, RoBERTa's `classifier.dense`).
     public var dense: String
     /// Name of the `[k × h]` output layer.
@@ -39,6 +57,8 @@ public struct HeadLayout: Sendable, Equatable {
     public var denseIsClassifier: Bool
     /// Whether `dense` may be missing from a pretrained checkpoint and is then initialised.
     public var denseInitialisable: Bool
+    /// The activation after `dense`.
+    public var activation: Activation = .tanh
 }
 
 /// The supported families by `model_type`: one line per family.
@@ -46,6 +66,7 @@ public enum EncoderFamilies {
     static let all: [any EncoderFamily] = [
         BertFamily(),
         RobertaFamily(),
+        DebertaV2Family(),
     ]
 
     public static func family(modelType: String) -> (any EncoderFamily)? { all.first { $0.modelType == modelType } }
@@ -64,6 +85,8 @@ public struct Architecture: RawRepresentable, Hashable, Sendable, Codable {
     public static let bert = Architecture(rawValue: "bert")!
     /// RoBERTa.
     public static let roberta = Architecture(rawValue: "roberta")!
+    /// DeBERTa-v2 and v3 (transformers' `deberta-v2`).
+    public static let debertaV2 = Architecture(rawValue: "deberta-v2")!
     /// The family's behaviour.
     public var family: any EncoderFamily { EncoderFamilies.family(modelType: rawValue)! }
 }
