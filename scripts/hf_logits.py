@@ -7,6 +7,10 @@
       The base model with reference-style DCFT (conv_transpose2d, scripts/dcft_reference.py)
       and the head, both loaded from a dcft adapter file.
 
+  python3 scripts/hf_logits.py ids DIR BATCH.json
+      AutoModelForSequenceClassification on token ids given directly: BATCH.json holds
+      input_ids, attention_mask and optionally token_type_ids as lists of rows.
+
 INPUT lines are {"text": ..., "text_pair": ...?}. Prints one JSON list of logit rows.
 Needs: pip install torch==2.13.0+cpu transformers safetensors
 """
@@ -27,6 +31,12 @@ def encode(tok, path, max_len):
 
 
 mode = sys.argv[1]
+if mode == "ids":
+    model = AutoModelForSequenceClassification.from_pretrained(sys.argv[2], attn_implementation="eager").eval()
+    batch = {k: torch.tensor(v) for k, v in json.load(open(sys.argv[3])).items()}
+    with torch.no_grad():
+        print(json.dumps(model(**batch).logits.tolist()))
+    sys.exit(0)
 if mode == "merged":
     d, inp, max_len = sys.argv[2], sys.argv[3], int(sys.argv[4])
     tok = AutoTokenizer.from_pretrained(d)

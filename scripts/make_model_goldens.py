@@ -221,3 +221,13 @@ if __name__ == "__main__":
     make("deberta-v3-regression-dcft-d8", "deberta-v3", 1, "dcft", d=8)
     make("deberta-v2-dcft-d8", "deberta-v2", 2, "dcft", d=8)
     make("deberta-v2-lora-r4", "deberta-v2", 2, "lora")
+    if "deberta".startswith(only) or only.startswith("deberta"):
+        # transformers' log-bucketed relative positions, for the Swift port's exactness test.
+        from transformers.models.deberta_v2.modeling_deberta_v2 import make_log_bucket_position
+        tables = []
+        for buckets, max_pos, span in [(256, 512, 1100), (8, 64, 200), (32, 128, 300), (64, 512, 600)]:
+            r = torch.arange(-span, span + 1)
+            tables.append({"buckets": buckets, "max_position": max_pos, "from": -span,
+                           "bucket": make_log_bucket_position(r, buckets, max_pos).long().tolist()})
+        (ROOT / "goldens" / "deberta-buckets.json").write_text(json.dumps(tables))
+        print("deberta-buckets: written")
