@@ -9,10 +9,12 @@ Needs: pip install torch==2.13.0+cpu transformers peft
 """
 import argparse, pathlib, statistics, sys, time
 import torch
-from transformers import BertForSequenceClassification
+from transformers import AutoModelForSequenceClassification
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scripts"))
 from dcft_reference import wrap, MODULES  # noqa: E402
+DEBERTA_MODULES = ["attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
+                   "attention.output.dense", "intermediate.dense", "output.dense"]
 
 p = argparse.ArgumentParser()
 p.add_argument("model"); p.add_argument("mode", choices=["full", "lora", "dcft"])
@@ -22,15 +24,16 @@ p.add_argument("--warmup", type=int, default=2); p.add_argument("--kernel", type
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-model = BertForSequenceClassification.from_pretrained(a.model, num_labels=2, attn_implementation="eager")
+model = AutoModelForSequenceClassification.from_pretrained(a.model, num_labels=2, attn_implementation="eager")
 model.train()
+deberta = model.config.model_type == "deberta-v2"
 if a.mode == "dcft":
     for q in model.parameters():
         q.requires_grad_(False)
-    wrap(model.bert, MODULES, a.kernel, a.kernel, 16.0)
+    wrap(model.base_model, DEBERTA_MODULES if deberta else MODULES, a.kernel, a.kernel, 16.0)
 elif a.mode == "lora":
     from peft import LoraConfig, get_peft_model
-    pattern = r".*\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
+    pattern = r".*\.layer\.\d+\.(attention\.self\.(query|key|value)(_proj)?|attention\.output\.dense|intermediate\.dense|output\.dense)"
     model = get_peft_model(model, LoraConfig(r=1, lora_alpha=2, lora_dropout=0.0, target_modules=pattern))
 for n, q in model.named_parameters():
     if "classifier" in n or "pooler" in n:

@@ -78,7 +78,7 @@ struct Bench: ParsableCommand {
         }
         while reference.rates.count < reps { reference.measure() }
         let flops = Self.stepFLOPs(c, batch: batch, seq: seq, full: opts.fullFineTuning, headOnly: adapter == "none",
-                                   firstTokenLastLayer: opts.firstTokenLastLayer)
+                                   firstTokenLastLayer: opts.firstTokenLastLayer && c.disentangled == nil)
         guard comm.rank == 0 else { return }
         func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.isEmpty ? .nan : s[s.count / 2] }
         let med = median(times)
@@ -108,7 +108,10 @@ struct Bench: ParsableCommand {
     /// queries, attention output and feed-forward over q); backward the same again for `dx`,
     /// except the input gradient of the lowest layer's q/k/v, which a frozen encoder does not
     /// need, and again for `dW` when every weight trains; attention `4·batch·Lq·seq·h` forward
-    /// (scores and context), twice that backward. Head-only runs no encoder backward.
+    /// (scores and context), twice that backward. DeBERTa's relative terms add `2·batch·seq·W·h`
+    /// per term (c2p, p2c; W the relative-embedding rows the batch's distances reach) forward and
+    /// twice that backward, plus the query/key projections of the 2S relative rows (shared keys).
+    /// Head-only runs no encoder backward.
     static func stepFLOPs(_ c: EncoderConfig, batch: Int, seq: Int, full: Bool, headOnly: Bool,
                           firstTokenLastLayer: Bool) -> Double {
         let h = Double(c.hiddenSize), f = Double(c.intermediateSize), n = Double(batch * seq)
@@ -117,7 +120,12 @@ struct Bench: ParsableCommand {
             let firstOnly = firstTokenLastLayer && layer == c.numLayers - 1
             let q = firstOnly ? Double(batch) : n, lq = firstOnly ? 1.0 : Double(seq)
             let kv = 2 * n * 2 * h * h, rest = 2 * q * (2 * h * h + 2 * h * f)   // k, v | q, o, ffn
-            let attention = 4 * Double(batch) * lq * Double(seq) * h
+            var attention = 4 * Double(batch) * lq * Double(seq) * h
+            if let d = c.disentangled, d.relativeAttention {
+                let terms = Double((d.contentToPosition ? 1 : 0) + (d.positionToContent ? 1 : 0))
+                attention += 2 * n * Double(d.relativeIndex(length: seq).count) * h * terms
+                if d.shareAttentionKey { total += 2 * Double(2 * d.span) * 2 * h * h * (headOnly ? 1 : 2) }
+            }
             total += kv + rest + attention
             if headOnly { continue }
             let inputGrad = (layer > 0 || full) ? 2 * n * 2 * h * h + 2 * q * h * h : 0   // dx of k, v | q

@@ -51,7 +51,7 @@ struct ModelLoadingTests {
                 #expect(e.description.contains(tmp), sourceLocation: sourceLocation)
             }
         }
-        try expectError("{\"model_type\": \"gpt2\"}", "model_type \"gpt2\" is not supported (supported: bert, roberta)")
+        try expectError("{\"model_type\": \"gpt2\"}", "model_type \"gpt2\" is not supported (supported: bert, roberta, deberta-v2)")
         try expectError("{\"model_type\": \"bert\", \"hidden_act\": \"relu\"}", "hidden_act \"relu\"")
         try expectError("{\"model_type\": \"bert\", \"vocab_size\": 5, \"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 8, \"hidden_dropout_prob\": 1.5}",
                         "hidden_dropout_prob 1.5 is not a probability in [0, 1)")

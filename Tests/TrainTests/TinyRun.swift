@@ -3,21 +3,24 @@ import DataPipeline
 import TestSupport
 
 /// A complete tiny training setup on disk for the trainer tests: the tiny random BERT of the
-/// model goldens (hidden 40, 2 layers) with a 99-token vocab.txt, and train/dev datasets of
-/// random token sequences whose label is a learnable function of the tokens.
+/// model goldens (hidden 40, 2 layers; or another of their 99-token models, `fixture`) with a
+/// 99-token vocab.txt, and train/dev datasets of random token sequences whose label is a
+/// learnable function of the tokens.
 struct TinyRun {
     let root: String
     var model: String { root + "/model" }
     var config: String { root + "/config.yaml" }
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("ModelTests/Fixtures/tiny-bert").path
+    static let fixtureRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ModelTests/Fixtures").path
+    static let fixtures = fixtureRoot + "/tiny-bert"
 
-    init(trainExamples: Int = 192, devExamples: Int = 40) throws {
+    init(trainExamples: Int = 192, devExamples: Int = 40, fixture: String = "tiny-bert") throws {
+        let source = Self.fixtureRoot + "/" + fixture
         root = try ProcessRunner.temporaryDirectory("dcft-train")
         let fm = FileManager.default
         try fm.createDirectory(atPath: model, withIntermediateDirectories: true)
-        for f in ["config.json", "model.safetensors"] { try fm.copyItem(atPath: Self.fixtures + "/" + f, toPath: model + "/" + f) }
+        for f in ["config.json", "model.safetensors"] { try fm.copyItem(atPath: source + "/" + f, toPath: model + "/" + f) }
         let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (5..<99).map { "w\($0)" }
         try (vocab.joined(separator: "\n") + "\n").write(toFile: model + "/vocab.txt", atomically: true, encoding: .utf8)
         let sha = try SHA256.hex(file: model + "/vocab.txt")

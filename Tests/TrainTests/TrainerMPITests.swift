@@ -70,6 +70,34 @@ struct TrainerMPITests {
         #expect(wrong.status != 0 && wrong.stderr.contains("exact resume needs the same number"), "\(wrong.stderr)")
     }
 
+    @Test("DeBERTa-v3 (tiny): data-parallel DCFT learns, np=1 × 16 equals np=2 × 8, and a resumed run is bit-identical")
+    func deberta() throws {
+        let t = try TinyRun(fixture: "tiny-deberta-v3")
+        let common = ["train.max_steps=16", "checkpoint.every_steps=4", "eval.every_steps=8", "checkpoint.keep_last=10",
+                      "train.lr=2e-2"]
+        let noDropout = ["train.hidden_dropout=0", "train.attention_dropout=0", "head.classifier_dropout=0"]
+        let one = try t.train(np: 1, common + noDropout + ["output_dir=\(t.root)/np1"])
+        #expect(one.status == 0, "\(one.stdout)\n\(one.stderr)")
+        let two = try t.train(np: 2, common + noDropout + ["output_dir=\(t.root)/np2"])
+        #expect(two.status == 0, "\(two.stderr)")
+        let a = try t.losses(t.root + "/np1"), b = try t.losses(t.root + "/np2")
+        #expect(a.count == 16 && b.count == 16)
+        for s in 1...16 { #expect(abs((a[s] ?? .nan) - (b[s] ?? .nan)) <= 1e-5 * abs(a[s] ?? 1), "step \(s): \(a[s] ?? .nan) vs \(b[s] ?? .nan)") }
+        #expect(a[16]! < a[1]!, "the loss should fall: \(a[1]!) → \(a[16]!)")
+        #expect(one.stdout.contains("adapters 992,"), "DCFT d=8 on h 64, f 128: 2 layers × (4·(8+8+64) + 2·(8+16+64))\n\(one.stdout)")
+        // With dropout (hidden, attention, the relative embeddings' pos_dropout): stop at 6, resume, same bytes.
+        let full = try t.train(np: 2, common + ["output_dir=\(t.root)/full"])
+        #expect(full.status == 0, "\(full.stderr)")
+        let part = try t.train(np: 2, common + ["output_dir=\(t.root)/split"], extra: ["--stop-after", "6"])
+        #expect(part.status == 0, "\(part.stderr)")
+        let rest = try t.train(np: 2, common + ["output_dir=\(t.root)/split"], extra: ["--resume", "auto"])
+        #expect(rest.status == 0 && rest.stdout.contains("resumed from step 4"), "\(rest.stdout)\n\(rest.stderr)")
+        let x = try SafeTensorsFile(path: t.root + "/full/adapter.safetensors"), y = try SafeTensorsFile(path: t.root + "/split/adapter.safetensors")
+        #expect(x.names == y.names && x.names.contains("deberta.encoder.layer.0.attention.self.query_proj.dcft_A"))
+        for n in x.names { #expect(try x.floats(n) == y.floats(n), "\(n) differs after resume") }
+        #expect(try t.losses(t.root + "/full") == t.losses(t.root + "/split"))
+    }
+
     @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
     func killedRank() throws {
         let t = try TinyRun()
