@@ -71,6 +71,26 @@ def tiny_deberta_v2(labels):
                            pooler_dropout=0.0, num_labels=labels)
 
 
+def tiny_deberta_p2c(labels):
+    """Only the position→content term, shared keys, no buckets, max_relative_positions −1 (so the
+    span is max_position_embeddings), no LayerNorm on the relative embeddings."""
+    return DebertaV2Config(vocab_size=99, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=128, max_position_embeddings=64, type_vocab_size=0,
+                           relative_attention=True, position_buckets=-1, max_relative_positions=-1,
+                           share_att_key=True, pos_att_type="p2c", position_biased_input=True, layer_norm_eps=1e-7,
+                           hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, pooler_dropout=0.0, num_labels=labels)
+
+
+def tiny_deberta_absolute(labels):
+    """No relative attention at all (absolute positions only) but pos_att_type set: transformers
+    still counts the terms in the attention scale."""
+    return DebertaV2Config(vocab_size=99, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=128, max_position_embeddings=64, type_vocab_size=2,
+                           relative_attention=False, pos_att_type="c2p|p2c", position_biased_input=True,
+                           layer_norm_eps=1e-7, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                           pooler_dropout=0.0, num_labels=labels)
+
+
 # arch → (config, class, encoder attribute, adapted module paths, token types used, padding id, lengths)
 DEBERTA_MODULES = ["attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
                    "attention.output.dense", "intermediate.dense", "output.dense"]
@@ -79,6 +99,8 @@ ARCHS = {
     "roberta": (tiny_roberta, RobertaForSequenceClassification, "roberta", MODULES, False, 1, (7, 4, 9)),
     "deberta-v3": (tiny_deberta_v3, DebertaV2ForSequenceClassification, "deberta", DEBERTA_MODULES, False, 0, (7, 4, 12)),
     "deberta-v2": (tiny_deberta_v2, DebertaV2ForSequenceClassification, "deberta", DEBERTA_MODULES, True, 0, (7, 4, 12)),
+    "deberta-p2c": (tiny_deberta_p2c, DebertaV2ForSequenceClassification, "deberta", DEBERTA_MODULES, False, 0, (7, 4, 12)),
+    "deberta-absolute": (tiny_deberta_absolute, DebertaV2ForSequenceClassification, "deberta", DEBERTA_MODULES, True, 0, (7, 4, 12)),
 }
 
 
@@ -221,6 +243,8 @@ if __name__ == "__main__":
     make("deberta-v3-regression-dcft-d8", "deberta-v3", 1, "dcft", d=8)
     make("deberta-v2-dcft-d8", "deberta-v2", 2, "dcft", d=8)
     make("deberta-v2-lora-r4", "deberta-v2", 2, "lora")
+    make("deberta-p2c-dcft-d8", "deberta-p2c", 2, "dcft", d=8)
+    make("deberta-absolute-dcft-d8", "deberta-absolute", 2, "dcft", d=8)
     if "deberta".startswith(only) or only.startswith("deberta"):
         # transformers' log-bucketed relative positions, for the Swift port's exactness test.
         from transformers.models.deberta_v2.modeling_deberta_v2 import make_log_bucket_position

@@ -102,7 +102,8 @@ struct GoldenTests {
     static let cases = ["bert-dcft-d8", "bert-dcft-d2", "bert-dcft-d4-s2", "bert-lora-r4", "bert-head-only", "bert-full",
                         "bert-regression-dcft-d8", "roberta-dcft-d8", "roberta-dcft-d2", "roberta-lora-r4",
                         "deberta-v3-dcft-d8", "deberta-v3-dcft-d2", "deberta-v3-lora-r4", "deberta-v3-head-only",
-                        "deberta-v3-regression-dcft-d8", "deberta-v2-dcft-d8", "deberta-v2-lora-r4"]
+                        "deberta-v3-regression-dcft-d8", "deberta-v2-dcft-d8", "deberta-v2-lora-r4", "deberta-p2c-dcft-d8",
+                        "deberta-absolute-dcft-d8"]
 
     @Test("logits, loss and the gradient of every trainable tensor", arguments: cases)
     func forwardBackward(name: String) throws {
