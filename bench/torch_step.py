@@ -21,6 +21,7 @@ p.add_argument("model"); p.add_argument("mode", choices=["full", "lora", "dcft"]
 p.add_argument("--batch", type=int, default=32); p.add_argument("--seq", type=int, default=128)
 p.add_argument("--threads", type=int, default=2); p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=2); p.add_argument("--kernel", type=int, default=8)
+p.add_argument("--bf16", action="store_true", help="forward and backward under torch.autocast('cpu', torch.bfloat16)")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -44,11 +45,12 @@ labels = torch.randint(0, 2, (a.batch,))
 times = []
 for s in range(a.warmup + a.steps):
     t0 = time.perf_counter()
-    out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels)
     out.loss.backward()
     opt.step(); opt.zero_grad()
     if s >= a.warmup:
         times.append(time.perf_counter() - t0)
 med = statistics.median(times)
-print(f"torch {a.mode}: median {med * 1000:.1f} ms/step, {a.batch * a.seq / med:.0f} tokens/s "
+print(f"torch{'-bf16' if a.bf16 else ''} {a.mode}: median {med * 1000:.1f} ms/step, {a.batch * a.seq / med:.0f} tokens/s "
       f"({a.threads} threads, batch {a.batch} x seq {a.seq})")

@@ -87,7 +87,7 @@ public final class Trainer {
 
         try Trainer.checkConsistency(comm: comm, baseSHA: baseSHA, config: config.yaml, model: model)
 
-        var resumed: Checkpoint? = nil
+        var resumed: Checkpoint? = nil, resumeNotes: [String] = []
         if let resume {
             let path = resume == "auto" ? checkpoints.latest() : resume
             if let path {
@@ -96,7 +96,7 @@ public final class Trainer {
                     throw CheckpointError(file: path, problem: "was written by \(c.worldSize) ranks; exact resume needs the same number (this job has \(world))")
                 }
                 guard c.baseModelSHA256 == baseSHA else { throw CheckpointError(file: path, problem: "was trained on other base weights (sha256 \(c.baseModelSHA256.prefix(12))…)") }
-                guard c.config == config.yaml else { throw CheckpointError(file: path, problem: "was written with another configuration; resume with the same config") }
+                resumeNotes = try ResumePolicy.check(checkpoint: c.config, resuming: config.yaml, file: path)
                 try c.restore(into: model, optimizer: optimizer, file: path)
                 step = c.step; epoch = c.epoch; position = c.position
                 best = c.bestMetric; bestStep = c.bestStep
@@ -115,6 +115,7 @@ public final class Trainer {
             if let r = resumed {
                 log.firstStep = r.step
                 log.say("resumed from step \(r.step) (epoch \(r.epoch), position \(r.position))")
+                for note in resumeNotes { log.say("note: configuration changed on resume: \(note)") }
             }
         }
     }

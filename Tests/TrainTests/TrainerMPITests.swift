@@ -98,6 +98,22 @@ struct TrainerMPITests {
         #expect(try t.losses(t.root + "/full") == t.losses(t.root + "/split"))
     }
 
+    @Test("resume: extending max_steps or changing cadences continues with a note; another lr is refused naming key, old and new")
+    func resumeConfigurationChanges() throws {
+        let t = try TinyRun()
+        let out = "output_dir=\(t.root)/run"
+        let first = try t.train(np: 1, ["train.max_steps=8", "checkpoint.every_steps=4", out])
+        #expect(first.status == 0, "\(first.stderr)")
+        let lr = try t.train(np: 1, ["train.max_steps=8", "checkpoint.every_steps=4", "train.lr=1e-3", out], extra: ["--resume", "auto"])
+        #expect(lr.status != 0 && lr.stderr.contains("train.lr: 0.005 → 0.001") && lr.stderr.contains("ckpt-step00000008.h5"), "\(lr.stderr)")
+        let longer = try t.train(np: 1, ["train.max_steps=12", "checkpoint.every_steps=3", out], extra: ["--resume", "auto"])
+        #expect(longer.status == 0, "\(longer.stderr)")
+        #expect(longer.stdout.contains("resumed from step 8"), "\(longer.stdout)")
+        #expect(longer.stdout.contains("note: configuration changed on resume: train.max_steps: 8 → 12"), "\(longer.stdout)")
+        #expect(longer.stdout.contains("checkpoint.every_steps: 4 → 3"), "\(longer.stdout)")
+        #expect(try t.losses(t.root + "/run").keys.max() == 12)
+    }
+
     @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
     func killedRank() throws {
         let t = try TinyRun()
