@@ -60,12 +60,22 @@ wall = float(open(runs["whole"] / "wall_s").read())
 out = open(runs["killed"] / "train.out").read()
 resumed = re.findall(r"resumed from step (\d+)", out)
 timed = len(re.findall(r"checkpoint step \d+ \(every", open(runs["whole"] / "train.out").read()))
+# Peak memory as `dcft train` reports it: from the uninterrupted run, or from work-data/runs/TASK-mem (the same
+# run repeated by a dcft that prints it: `dcft train` … output_dir=work-data/runs/TASK-mem).
+peak = None
+for d in (runs["whole"], pathlib.Path(f"work-data/runs/{task}-mem")):   # (not the killed run: its resumed process saw part of the run)
+    m = re.search(r"peak memory per rank: (\d+) MiB", (d / "train.out").read_text()) if (d / "train.out").exists() else None
+    if m and peak is None:
+        peak = (int(m.group(1)), d.name)
 plan = open(f"{res}/{task}-plan.txt").read()
+planned_peak = re.search(r"^peak memory per rank\s+([\d.]+) GiB", plan, re.M)
 total = re.search(r"^total\s+(\S+)", plan, re.M)
 lines = [f"# {task} stand-in: bounded run at np=2", "", "Made by `bash bench/large_task_run.sh` (see its header).", "",
          f"- wall time of the uninterrupted run: {wall:.0f} s (`dcft plan` estimated {total.group(1) if total else '?'})",
          f"- log.jsonl: {len(recs)} training records for {recs[-1]['step']} steps, {(runs['whole'] / 'log.jsonl').stat().st_size:,} bytes; "
          f"{timed} time-based checkpoint(s)",
+         f"- peak memory per rank: {peak[0]:,} MiB measured ({peak[1]}), {float(planned_peak.group(1)) * 1024:,.0f} MiB planned "
+         f"({100 * (float(planned_peak.group(1)) * 1024 / peak[0] - 1):+.1f}%)" if peak and planned_peak else "- peak memory per rank: not recorded",
          f"- killed run: resumed from step {', '.join(resumed) or '?'}; adapter sha256 {'identical' if sha['whole'] == sha['killed'] else 'DIFFERENT'} "
          f"to the uninterrupted run's ({sha['whole'][:16]}…)", "", "| step | " + " | ".join(sorted(evals[0]['eval'])) + " |",
          "|---|" + "---|" * len(evals[0]['eval'])]
