@@ -2,6 +2,7 @@ import Foundation
 import HDF5Kit
 import Model
 import TensorCore
+import DataPipeline
 
 /// A training checkpoint (docs/DESIGN.md §4), one HDF5 file written by rank 0:
 ///
@@ -10,13 +11,15 @@ import TensorCore
 /// | `params/<name>` | each trainable tensor, float32, its shape, HF-style name |
 /// | `adam_m/<name>`, `adam_v/<name>` | AdamW moments, same layout |
 /// | `rng_states` | uint64 `[world_size × 4]`: every rank's dropout generator |
-/// | attributes | format, format_version, step, epoch, position (micro-batches consumed in the epoch), adam_step, world_size, base_model_sha256, config (resolved YAML), best_metric, best_step, metric_name |
+/// | attributes | format, format_version, step, epoch, position (micro-batches consumed in the epoch), adam_step, world_size, base_model_sha256, config (resolved YAML), best_metric, best_step, metric_name, content_sha256 |
 ///
 /// Written to a temporary name, flushed, fsynced and renamed, so a crash never leaves a
-/// half-written checkpoint under a real name.
+/// half-written checkpoint under a real name. `content_sha256` (version 2) holds one SHA-256 per
+/// tensor and one over the other attributes (`key hex` lines); `read` recomputes them, so a flipped
+/// byte anywhere in the content is reported naming the tensor rather than trained on.
 public struct Checkpoint {
     public static let format = "dcft-checkpoint"
-    public static let version: Int64 = 1
+    public static let version: Int64 = 2
 
     public var step: Int
     public var epoch: Int
@@ -66,6 +69,7 @@ public struct Checkpoint {
                 ("adam_step", .int(Int64(adamStep))), ("world_size", .int(Int64(worldSize))),
                 ("base_model_sha256", .string(baseModelSHA256)), ("config", .string(config)),
                 ("best_metric", .double(bestMetric)), ("best_step", .int(Int64(bestStep))), ("metric_name", .string(metricName)),
+                ("content_sha256", .string(Self.digestText(contentDigests()))),
             ]
             for (k, v) in attrs { try f.root.setAttribute(k, v) }
             try f.flush()
@@ -92,8 +96,9 @@ public struct Checkpoint {
             return Int(v)
         }
         guard try str("format") == format else { throw CheckpointError(file: path, problem: "not a dcft checkpoint") }
-        guard try int("format_version") == Int(version) else {
-            throw CheckpointError(file: path, problem: "checkpoint format_version \(try int("format_version")) is not supported (this dcft reads \(version))")
+        let fileVersion = try int("format_version")
+        guard fileVersion == 1 || fileVersion == Int(version) else {
+            throw CheckpointError(file: path, problem: "checkpoint format_version \(fileVersion) is not supported (this dcft reads 1 and \(version))")
         }
         var c = Checkpoint(step: try int("step"), epoch: try int("epoch"), position: try int("position"),
                            worldSize: try int("world_size"), baseModelSHA256: try str("base_model_sha256"),
@@ -110,7 +115,41 @@ public struct Checkpoint {
         let rng = try r.read("rng_states", as: UInt64.self)
         guard rng.shape == [c.worldSize, 4] else { throw CheckpointError(file: path, problem: "rng_states has shape \(rng.shape), expected [\(c.worldSize), 4]") }
         c.rngStates = (0..<c.worldSize).map { Array(rng.values[$0 * 4..<$0 * 4 + 4]) }
+        if fileVersion >= 2 {   // version 1 files carry no digests
+            let stored = Self.parseDigests(try str("content_sha256"))
+            let actual = c.contentDigests()
+            let bad = Set(stored.keys).union(actual.keys).sorted().filter { stored[$0] != actual[$0] }
+            guard bad.isEmpty else {
+                throw CheckpointError(file: path, problem: "is corrupt: the content of \(bad.prefix(5).joined(separator: ", "))\(bad.count > 5 ? " (\(bad.count) in all)" : "") does not match the SHA-256 written with it")
+            }
+        }
         return c
+    }
+
+    /// SHA-256 of every tensor (`params/NAME`, `adam_m/NAME`, `adam_v/NAME`, `rng_states`) and of
+    /// the other attributes (`attributes`), as stored in `content_sha256`.
+    func contentDigests() -> [String: String] {
+        var out: [String: String] = [:]
+        func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+        for (group, tensors) in [("params", params), ("adam_m", adamM), ("adam_v", adamV)] {
+            for (name, values) in tensors { out[group + "/" + name] = SHA256.hex(bytes(values)) }
+        }
+        out["rng_states"] = SHA256.hex(bytes(rngStates.flatMap { $0 }))
+        let attributes = "step=\(step)\nepoch=\(epoch)\nposition=\(position)\nadam_step=\(adamStep)\nworld_size=\(worldSize)\n"
+            + "base_model_sha256=\(baseModelSHA256)\nbest_metric=\(bestMetric.bitPattern)\nbest_step=\(bestStep)\nmetric_name=\(metricName)\nconfig=\(config)"
+        out["attributes"] = SHA256.hex(Array(attributes.utf8))
+        return out
+    }
+
+    static func digestText(_ d: [String: String]) -> String { d.keys.sorted().map { "\($0) \(d[$0]!)" }.joined(separator: "\n") }
+
+    static func parseDigests(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            out[String(line[..<space])] = String(line[line.index(after: space)...])
+        }
+        return out
     }
 
     init(step: Int, epoch: Int, position: Int, worldSize: Int, baseModelSHA256: String, config: String, bestMetric: Double,

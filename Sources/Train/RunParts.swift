@@ -91,11 +91,16 @@ public struct CheckpointManager: Sendable {
     /// The newest checkpoint, or nil.
     public func latest() -> String? { checkpoints().last }
 
-    /// Writes `checkpoint` for its step; links it as `best.h5` when `isBest`; removes all but
-    /// the newest `keepLast` (at least the one just written).
+    /// Writes `checkpoint` for its step and reads it back (every tensor's SHA-256 checked); only
+    /// then links it as `best.h5` when `isBest` and removes all but the newest `keepLast` (at
+    /// least the one just written), so the previous good checkpoint outlives a bad write.
     public func save(_ checkpoint: Checkpoint, shapes: [String: [Int]], isBest: Bool) throws {
         let path = directory + "/" + Self.fileName(step: checkpoint.step)
         try checkpoint.write(to: path, shapes: shapes)
+        do { _ = try Checkpoint.read(path) } catch {
+            unlink(path)
+            throw CheckpointError(file: path, problem: "did not read back as written (removed; the previous checkpoints are kept): \(error)")
+        }
         if isBest {
             let tmp = directory + "/.best.h5.tmp"
             unlink(tmp)

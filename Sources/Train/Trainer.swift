@@ -89,21 +89,35 @@ public final class Trainer {
 
         var resumed: Checkpoint? = nil, resumeNotes: [String] = []
         if let resume {
-            let path = resume == "auto" ? checkpoints.latest() : resume
-            if let path {
-                let c = try Checkpoint.read(path)
+            // `auto`: the newest checkpoint that reads and verifies; an unreadable or corrupt one is
+            // reported and the one before it tried.
+            var found: (path: String, checkpoint: Checkpoint)? = nil
+            if resume == "auto" {
+                let candidates = checkpoints.checkpoints()
+                for candidate in candidates.reversed() {
+                    do { found = (candidate, try Checkpoint.read(candidate)); break } catch {
+                        resumeNotes.append("skipped \(candidate): \(error)")
+                        if comm.rank == 0 { FileHandle.standardError.write(Data("dcft: skipping checkpoint \(candidate): \(error)\n".utf8)) }
+                    }
+                }
+                if found == nil && !candidates.isEmpty {
+                    throw CheckpointError(file: outputDir, problem: "no checkpoint there reads back intact; refusing to start over on top of them:\n  " + resumeNotes.joined(separator: "\n  "))
+                }
+            } else {
+                guard FileManager.default.fileExists(atPath: resume) else { throw CheckpointError(file: resume, problem: "no such checkpoint") }
+                found = (resume, try Checkpoint.read(resume))
+            }
+            if let (path, c) = found {
                 guard c.worldSize == world else {
                     throw CheckpointError(file: path, problem: "was written by \(c.worldSize) ranks; exact resume needs the same number (this job has \(world))")
                 }
                 guard c.baseModelSHA256 == baseSHA else { throw CheckpointError(file: path, problem: "was trained on other base weights (sha256 \(c.baseModelSHA256.prefix(12))…)") }
-                resumeNotes = try ResumePolicy.check(checkpoint: c.config, resuming: config.yaml, file: path)
+                resumeNotes += try ResumePolicy.check(checkpoint: c.config, resuming: config.yaml, file: path)
                 try c.restore(into: model, optimizer: optimizer, file: path)
                 step = c.step; epoch = c.epoch; position = c.position
                 best = c.bestMetric; bestStep = c.bestStep
                 rng = SeededRNG(stateWords: c.rngStates[comm.rank])
                 resumed = c
-            } else if resume != "auto" {
-                throw CheckpointError(file: resume, problem: "no such checkpoint")
             }
         }
         log = comm.rank == 0 ? try RunLog(directory: outputDir, resumeFrom: resumed?.step ?? (resume == nil ? nil : 0),

@@ -114,6 +114,36 @@ struct TrainerMPITests {
         #expect(try t.losses(t.root + "/run").keys.max() == 12)
     }
 
+    @Test("checkpoints never lie: a flipped byte in a tensor is named; --resume auto falls back past corrupt and truncated files")
+    func corruptCheckpoints() throws {
+        let t = try TinyRun()
+        let common = ["train.max_steps=12", "checkpoint.every_steps=4", "checkpoint.keep_last=10", "output_dir=\(t.root)/run"]
+        let first = try t.train(np: 1, common + ["train.max_steps=8"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let newest = t.root + "/run/ckpt-step00000008.h5", older = t.root + "/run/ckpt-step00000004.h5"
+        // A flipped byte inside one tensor's data: reading names the tensor.
+        let good = try Checkpoint.read(newest)
+        let name = try #require(good.params.keys.sorted().first { good.params[$0]!.count >= 16 })
+        let pattern = good.params[name]!.withUnsafeBytes { Array($0) }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: newest)))
+        let at = try #require((0...(bytes.count - pattern.count)).first { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) })
+        bytes[at + pattern.count / 2] ^= 0x5a
+        try Data(bytes).write(to: URL(fileURLWithPath: newest))
+        #expect { try Checkpoint.read(newest) } throws: { "\($0)".contains("is corrupt") && "\($0)".contains("params/\(name)") }
+        // --resume auto: reports the corrupt newest and resumes from step 4 (max_steps 12 may differ).
+        let resumed = try t.train(np: 1, common, extra: ["--resume", "auto"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("skipping checkpoint \(newest)") && resumed.stderr.contains("is corrupt"), "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resumed from step 4"), "\(resumed.stdout)")
+        // A truncated newest file (a crash mid-copy): skipped too; all unreadable → refused, not restarted.
+        let last = t.root + "/run/ckpt-step00000012.h5"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: last))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: last))
+        for f in [newest, older] { try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: f)) }
+        let none = try t.train(np: 1, common, extra: ["--resume", "auto"])
+        #expect(none.status != 0 && none.stderr.contains("no checkpoint there reads back intact"), "\(none.stderr)")
+    }
+
     @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
     func killedRank() throws {
         let t = try TinyRun()
