@@ -29,6 +29,8 @@ What it does:
                                max lengths; plus `byte_fallback` ids from the same
                                tokenizer.json with "byte_fallback": true (transformers
                                itself builds DeBERTa-v2 with byte_fallback off).
+    unigram-sweep.txt          per-block hashes of the ids of make_tokenizer_goldens.sweep_text
+                               over most of Unicode (charsmap and grapheme handling).
  4. Compares with the slow path, `sentencepiece.SentencePieceProcessor` on the same model (what
     transformers 4.x's slow `DebertaV2Tokenizer` ran), and prints where they differ and why.
 """
@@ -229,6 +231,26 @@ def write_torture(pair, byte_tok):
     print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
 
 
+def write_sweep(pair):
+    tok, alt = pair
+    out = ["# Unigram Unicode sweep: FNV-1a 32 of the ids of sweep_text(lo, hi) (no special tokens,",
+           "# no truncation), K = 0. See make_tokenizer_goldens.py: sweep_text.",
+           "@ block=%d ranges=%s" % (mtg.SWEEP_BLOCK, ",".join("%x-%x" % r for r in mtg.SWEEP_RANGES)),
+           "@ tokenizer=%s" % NAME]
+    for lo0, hi0 in mtg.SWEEP_RANGES:
+        for lo in range(lo0, hi0 + 1, mtg.SWEEP_BLOCK):
+            hi = min(lo + mtg.SWEEP_BLOCK - 1, hi0)
+            text = mtg.sweep_text(lo, hi)
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+            if alt(text, add_special_tokens=False)["input_ids"] != ids:
+                mtg.die("loading paths disagree on sweep block %x" % lo)
+            out.append("%x %s" % (lo, mtg.fnv32(ids, 0)))
+    path = os.path.join(GOLD, "unigram-sweep.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
+
+
 def compare_slow(sp, tok, glue):
     """sentencepiece itself vs the fast tokenizer, without special tokens. Differences are
     expected only where the two implementations are known to differ; report them."""
@@ -273,6 +295,7 @@ def main():
     os.makedirs(GOLD, exist_ok=True)
     write_glue(args.glue, (primary, alt))
     write_torture((primary, alt), byte_tok)
+    write_sweep((primary, alt))
     compare_slow(sp, primary, args.glue)
     total = sum(os.path.getsize(os.path.join(FIXTURE, n)) for n in os.listdir(FIXTURE))
     print("fixture %s: %d bytes" % (os.path.relpath(FIXTURE, ROOT), total))
