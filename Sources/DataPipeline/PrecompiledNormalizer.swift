@@ -123,21 +123,29 @@ struct PrecompiledNormalizer: Sendable {
                 out.append(contentsOf: text)
                 return
             }
-            // ASCII graphemes are single bytes, except CR LF.
+            // ASCII graphemes are single bytes, except CR LF. Unchanged runs are copied whole.
             var i = 0
-            while i < n {
-                if text[i] == 0x0D && i + 1 < n && text[i + 1] == 0x0A {
-                    appendGrapheme(UnsafeBufferPointer(rebasing: text[i..<(i + 2)]), into: &out)
-                    i += 2
-                    continue
+            var run = 0
+            asciiReplacement.withUnsafeBufferPointer { table in
+                while i < n {
+                    let byte = text[i]
+                    let crlf = byte == 0x0D && i + 1 < n && text[i + 1] == 0x0A
+                    guard crlf || table[Int(byte)] != nil else {
+                        i += 1
+                        continue
+                    }
+                    if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<i])) }
+                    if crlf {
+                        appendGrapheme(UnsafeBufferPointer(rebasing: text[i..<(i + 2)]), into: &out)
+                        i += 2
+                    } else {
+                        out.append(contentsOf: normalized[table[Int(byte)]!])
+                        i += 1
+                    }
+                    run = i
                 }
-                if let r = asciiReplacement[Int(text[i])] {
-                    out.append(contentsOf: normalized[r])
-                } else {
-                    out.append(text[i])
-                }
-                i += 1
             }
+            if run < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<n])) }
             return
         }
         let string = String(decoding: text, as: UTF8.self)

@@ -84,36 +84,71 @@ struct UnigramModel: Sendable {
         startArray.withUnsafeMutableBufferPointer { start in
         idArray.withUnsafeMutableBufferPointer { nodeID in
         scores.withUnsafeBufferPointer { scores in
+        trie.rootChild.withUnsafeBufferPointer { rootChild in
+        trie.values.withUnsafeBufferPointer { values in
+        trie.edgeStart.withUnsafeBufferPointer { edgeStart in
+        trie.edgeCount.withUnsafeBufferPointer { edgeCount in
+        trie.labels.withUnsafeBufferPointer { labels in
+        trie.targets.withUnsafeBufferPointer { targets in
             for k in 0...n {
                 best[k] = 0
                 start[k] = -1
+            }
+            @inline(__always) func relax(_ end: Int, _ score: Double, _ from: Int, _ id: Int32) {
+                if start[end] < 0 || score > best[end] {
+                    best[end] = score
+                    start[end] = Int32(from)
+                    nodeID[end] = id
+                }
             }
             var position = 0
             while position < n {
                 let here = best[position]
                 let scalarLength = min(UTF8Decoding.length(lead: text[position]), n - position)
                 var coversScalar = false
-                trie.forEachPrefix(of: text, from: position) { length, id in
-                    let end = position + length
-                    let candidate = scores[Int(id)] + here
-                    if start[end] < 0 || candidate > best[end] {
-                        best[end] = candidate
-                        start[end] = Int32(position)
-                        nodeID[end] = id
+                // Common-prefix search in the trie, shortest first.
+                var node = Int(rootChild[Int(text[position])])
+                var i = position + 1
+                while node >= 0 {
+                    let id = values[node]
+                    if id >= 0 {
+                        relax(i, scores[Int(id)] + here, position, id)
+                        if i - position == scalarLength { coversScalar = true }
                     }
-                    if length == scalarLength { coversScalar = true }
-                }
-                if !coversScalar {
-                    let end = position + scalarLength
-                    let candidate = unknownScore + here
-                    if start[end] < 0 || candidate > best[end] {
-                        best[end] = candidate
-                        start[end] = Int32(position)
-                        nodeID[end] = unknownID
+                    if i >= n { break }
+                    let c = text[i]
+                    let lo = Int(edgeStart[node]), hi = lo + Int(edgeCount[node])
+                    var next = -1
+                    if hi - lo <= 8 {
+                        var k = lo
+                        while k < hi {
+                            let label = labels[k]
+                            if label >= c {
+                                if label == c { next = Int(targets[k]) }
+                                break
+                            }
+                            k += 1
+                        }
+                    } else {
+                        var a = lo, b = hi
+                        while a < b {
+                            let m = (a + b) >> 1
+                            if labels[m] < c { a = m + 1 } else { b = m }
+                        }
+                        if a < hi && labels[a] == c { next = Int(targets[a]) }
                     }
+                    node = next
+                    i += 1
                 }
+                if !coversScalar { relax(position + scalarLength, unknownScore + here, position, unknownID) }
                 position += scalarLength
             }
+        }
+        }
+        }
+        }
+        }
+        }
             // Back from the end, fusing runs of unknown edges.
             var end = n
             var unknownEnd = -1
@@ -155,13 +190,13 @@ struct UnigramModel: Sendable {
 /// A byte trie for common-prefix search: node 0 is the root; a node's children are a sorted
 /// run of (label, child) edges; the root has a direct 256-entry table.
 struct ByteTrie: Sendable {
-    private let rootChild: [Int32]
-    private let edgeStart: [Int32]
-    private let edgeCount: [UInt16]
-    private let labels: [UInt8]
-    private let targets: [Int32]
+    let rootChild: [Int32]
+    let edgeStart: [Int32]
+    let edgeCount: [UInt16]
+    let labels: [UInt8]
+    let targets: [Int32]
     /// The id a node's path spells, or -1.
-    private let values: [Int32]
+    let values: [Int32]
 
     struct Builder {
         private var children: [[UInt8: Int32]] = [[:]]
@@ -200,43 +235,6 @@ struct ByteTrie: Sendable {
             }
             return ByteTrie(rootChild: rootChild, edgeStart: edgeStart, edgeCount: edgeCount,
                             labels: labels, targets: targets, values: values)
-        }
-    }
-
-    /// Calls `body(length, id)` for every key that is a prefix of `text[from...]`, shortest first.
-    @inline(__always)
-    func forEachPrefix(of text: UnsafeBufferPointer<UInt8>, from: Int, _ body: (Int, Int32) -> Void) {
-        let n = text.count
-        guard from < n else { return }
-        var node = Int(rootChild[Int(text[from])])
-        var i = from + 1
-        labels.withUnsafeBufferPointer { labels in
-        targets.withUnsafeBufferPointer { targets in
-            while node >= 0 {
-                let v = values[node]
-                if v >= 0 { body(i - from, v) }
-                if i >= n { return }
-                let c = text[i]
-                let lo = Int(edgeStart[node])
-                let count = Int(edgeCount[node])
-                var next = -1
-                if count <= 8 {
-                    for k in lo..<(lo + count) where labels[k] >= c {
-                        if labels[k] == c { next = Int(targets[k]) }
-                        break
-                    }
-                } else {
-                    var a = lo, b = lo + count
-                    while a < b {
-                        let m = (a + b) >> 1
-                        if labels[m] < c { a = m + 1 } else { b = m }
-                    }
-                    if a < lo + count && labels[a] == c { next = Int(targets[a]) }
-                }
-                node = next
-                i += 1
-            }
-        }
         }
     }
 }

@@ -55,9 +55,12 @@ struct UnigramPipeline: Sendable {
         }
         a.removeAll(keepingCapacity: true)
         a.append(contentsOf: text)
+        // "first" prepends only if the normalized text still starts at original offset 0 (see
+        // `apply`'s result).
+        var startsAtZero = atStart
         for step in normalizers {
             b.removeAll(keepingCapacity: true)
-            a.withUnsafeBufferPointer { Self.apply(step, $0, into: &b) }
+            if a.withUnsafeBufferPointer({ Self.apply(step, $0, into: &b) }) { startsAtZero = false }
             swap(&a, &b)
         }
         // Metaspace: " " → "▁", prepend "▁", cut before each "▁".
@@ -66,21 +69,26 @@ struct UnigramPipeline: Sendable {
         if a.isEmpty { return }
         let startsWithReplacement = a.starts(with: replacement)
         let prepend = !startsWithReplacement && a.first != 0x20
-            && (prependScheme == .always || (prependScheme == .first && atStart))
+            && (prependScheme == .always || (prependScheme == .first && startsAtZero))
         if prepend { b.append(contentsOf: replacement) }
         let r0 = replacement.first ?? 0
-        var i = 0
         let n = a.count
-        while i < n {
-            let byte = a[i]
-            if byte == 0x20 || (byte == r0 && a[i...].starts(with: replacement)) {
-                if split && !b.isEmpty && !(pieceEnds.last == b.count) { pieceEnds.append(b.count) }
+        a.withUnsafeBufferPointer { a in
+            var i = 0
+            var run = 0
+            while i < n {
+                let byte = a[i]
+                guard byte == 0x20 || (byte == r0 && Self.matches(replacement, in: a, at: i)) else {
+                    i += 1
+                    continue
+                }
+                if run < i { b.append(contentsOf: UnsafeBufferPointer(rebasing: a[run..<i])) }
+                if split && !b.isEmpty && pieceEnds.last != b.count { pieceEnds.append(b.count) }
                 b.append(contentsOf: replacement)
                 i += byte == 0x20 ? 1 : replacement.count
-            } else {
-                b.append(byte)
-                i += 1
+                run = i
             }
+            if run < n { b.append(contentsOf: UnsafeBufferPointer(rebasing: a[run..<n])) }
         }
         pieceEnds.append(b.count)
         let model = self.model
@@ -95,10 +103,25 @@ struct UnigramPipeline: Sendable {
         }
     }
 
-    static func apply(_ step: NormalizerStep, _ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    @inline(__always)
+    static func matches(_ pattern: [UInt8], in text: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        guard i + pattern.count <= text.count else { return false }
+        for k in 0..<pattern.count where text[i + k] != pattern[k] { return false }
+        return true
+    }
+
+    /// Appends `text` normalized by `step` to `out`. Returns true if the first character of the
+    /// result no longer aligns with the start of the input, as tokenizers' NormalizedString
+    /// alignments would have it: characters stripped from the left, or a `Replace` match at the
+    /// start that spans more than one character or is replaced by nothing (a one-character
+    /// match keeps its alignment; `Precompiled` and `Lowercase` keep the first alignment even
+    /// when they delete the first character). Metaspace's prepend scheme "first" depends on it.
+    @discardableResult
+    static func apply(_ step: NormalizerStep, _ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
         switch step {
         case .precompiled(let charsmap):
             charsmap.normalize(text, into: &out)
+            return false
         case .strip(let left, let right):
             var lo = 0, hi = text.count
             if left {
@@ -118,34 +141,45 @@ struct UnigramPipeline: Sendable {
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: text[lo..<hi]))
+            return lo > 0
         case .replaceSpaceRuns(let content):
             var i = 0
+            var run = 0
             let n = text.count
             while i < n {
-                if text[i] == 0x20 && i + 1 < n && text[i + 1] == 0x20 {
-                    while i < n && text[i] == 0x20 { i += 1 }
-                    out.append(contentsOf: content)
-                } else {
-                    out.append(text[i])
+                guard text[i] == 0x20 && i + 1 < n && text[i + 1] == 0x20 else {
                     i += 1
+                    continue
                 }
+                if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<i])) }
+                while i < n && text[i] == 0x20 { i += 1 }
+                out.append(contentsOf: content)
+                run = i
             }
+            if run < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<n])) }
+            return text.count >= 2 && text[0] == 0x20 && text[1] == 0x20
         case .replace(let pattern, let content):
             guard !pattern.isEmpty else {
                 out.append(contentsOf: text)
-                return
+                return false
             }
+            let patternScalars = pattern.reduce(0) { $0 + (UTF8Decoding.isLead($1) ? 1 : 0) }
+            let matchesAtStart = matches(pattern, in: text, at: 0)
             var i = 0
+            var run = 0
             let n = text.count, m = pattern.count
             while i < n {
-                if text[i] == pattern[0] && i + m <= n && pattern.indices.allSatisfy({ text[i + $0] == pattern[$0] }) {
-                    out.append(contentsOf: content)
-                    i += m
-                } else {
-                    out.append(text[i])
+                guard text[i] == pattern[0] && matches(pattern, in: text, at: i) else {
                     i += 1
+                    continue
                 }
+                if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<i])) }
+                out.append(contentsOf: content)
+                i += m
+                run = i
             }
+            if run < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<n])) }
+            return matchesAtStart && (patternScalars > 1 || content.isEmpty)
         case .lowercase:
             var i = 0
             while i < text.count {
@@ -163,6 +197,7 @@ struct UnigramPipeline: Sendable {
                 }
                 i += length
             }
+            return false
         }
     }
 }
