@@ -28,7 +28,10 @@ What it does:
     unigram-torture.json       a Unicode torture list (with its text) and pairs, at several
                                max lengths; plus `byte_fallback` ids from the same
                                tokenizer.json with "byte_fallback": true (transformers
-                               itself builds DeBERTa-v2 with byte_fallback off).
+                               itself builds DeBERTa-v2 with byte_fallback off), and
+                               `variant` ids from a tokenizer.json with other normalizers
+                               (Lowercase, Strip both, ``/'' → ", see VARIANT) and
+                               prepend_scheme "first".
     unigram-sweep.txt          per-block hashes of the ids of make_tokenizer_goldens.sweep_text
                                over most of Unicode (charsmap and grapheme handling).
  4. Compares with the slow path, `sentencepiece.SentencePieceProcessor` on the same model (what
@@ -178,6 +181,41 @@ def load_tokenizers():
     return primary, alt
 
 
+# Another pipeline over the same model, to test what transformers' DeBERTa path does not emit:
+# the normalizers of convert_slow_tokenizer.DebertaV2Converter plus do_lower_case and the
+# ``/'' quote replacements other SentencePiece converters use, and prepend_scheme "first".
+VARIANT = {
+    "normalizer": {"type": "Sequence", "normalizers": [
+        {"type": "Lowercase"},
+        {"type": "Strip", "strip_left": True, "strip_right": True},
+        "PRECOMPILED",
+        {"type": "Replace", "pattern": {"String": "``"}, "content": "\""},
+        {"type": "Replace", "pattern": {"String": "''"}, "content": "\""},
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+}
+
+
+def variant_tokenizer():
+    """(tokenizer, JSON text of its "normalizer" and "pre_tokenizer" members)."""
+    from tokenizers import Tokenizer
+
+    with open(os.path.join(FIXTURE, "tokenizer.json")) as f:
+        spec = json.load(f)
+    precompiled = [n for n in spec["normalizer"]["normalizers"] if n["type"] == "Precompiled"][0]
+    normalizer = json.loads(json.dumps(VARIANT["normalizer"]))
+    normalizer["normalizers"] = [precompiled if n == "PRECOMPILED" else n for n in normalizer["normalizers"]]
+    spec["normalizer"] = normalizer
+    spec["pre_tokenizer"] = VARIANT["pre_tokenizer"]
+    # The torture file stores the members with the charsmap (320 kB of base64) left out.
+    written = json.loads(json.dumps(normalizer))
+    written["normalizers"] = [dict(n, precompiled_charsmap="CHARSMAP") if n["type"] == "Precompiled" else n
+                              for n in written["normalizers"]]
+    members = '"normalizer": %s, "pre_tokenizer": %s, ' % (
+        json.dumps(written, ensure_ascii=True), json.dumps(VARIANT["pre_tokenizer"], ensure_ascii=True))
+    return Tokenizer.from_str(json.dumps(spec)), members
+
+
 def byte_fallback_tokenizer():
     from tokenizers import Tokenizer
 
@@ -211,7 +249,7 @@ def write_glue(glue, pair):
     print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
 
 
-def write_torture(pair, byte_tok):
+def write_torture(pair, byte_tok, variant):
     cases = [{"a": t} for t in TORTURE] + [{"a": a, "b": b} for a, b in PAIRS]
     for case in cases:
         results = {}
@@ -221,11 +259,16 @@ def write_torture(pair, byte_tok):
         case["ids"] = results
         if "b" not in case:
             case["byte_fallback"] = byte_tok.encode(case["a"]).ids
+            case["variant"] = variant[0].encode(case["a"]).ids
     path = os.path.join(GOLD, "unigram-torture.json")
     with open(path, "w") as f:
         json.dump({"comment": "scripts/make_unigram_goldens.py. max_length 0 = no truncation. k = number of "
                               "leading token_type_id 0s. byte_fallback: ids with special tokens, no truncation, "
-                              "from tokenizer.json with model.byte_fallback true.",
+                              "from tokenizer.json with model.byte_fallback true. variant: ids with special tokens "
+                              "from tokenizer.json with its normalizer and pre_tokenizer members replaced by "
+                              "variant_members (see make_unigram_goldens.VARIANT) with CHARSMAP replaced by the "
+                              "tokenizer.json's precompiled_charsmap.",
+                   "variant_members": variant[1],
                    "cases": cases}, f, ensure_ascii=True, indent=0)
         f.write("\n")
     print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
@@ -294,7 +337,7 @@ def main():
     byte_tok = byte_fallback_tokenizer()
     os.makedirs(GOLD, exist_ok=True)
     write_glue(args.glue, (primary, alt))
-    write_torture((primary, alt), byte_tok)
+    write_torture((primary, alt), byte_tok, variant_tokenizer())
     write_sweep((primary, alt))
     compare_slow(sp, primary, args.glue)
     total = sum(os.path.getsize(os.path.join(FIXTURE, n)) for n in os.listdir(FIXTURE))

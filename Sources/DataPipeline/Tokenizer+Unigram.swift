@@ -14,11 +14,24 @@ extension Tokenizer {
     ///   scheme "always" (or "first" if `add_prefix_space` is false).
     /// - `[CLS] A [SEP]`, `[CLS] A [SEP] B [SEP]` (type ids 0… then 1 for `B [SEP]`). Special
     ///   tokens missing from the model (`[MASK]` in DeBERTa-v3) are added after the last piece,
-    ///   unless `added_tokens_decoder` gives their ids.
+    ///   unless `added_tokens_decoder` (tokenizer_config.json) or added_tokens.json beside the
+    ///   model (older DeBERTa-v3 checkpoints: `{"[MASK]": 128000}`) gives their ids.
     ///
     /// Only Unigram models are supported; BPE, WORD and CHAR models throw `.unsupported` naming
     /// `trainer_spec.model_type`.
     public static func loadSentencePiece(modelFile: URL, config: TokenizerConfig = TokenizerConfig()) throws -> Tokenizer {
+        var config = config
+        let addedTokensFile = modelFile.deletingLastPathComponent().appendingPathComponent("added_tokens.json")
+        if FileManager.default.fileExists(atPath: addedTokensFile.path) {
+            let json = try JSONFile(addedTokensFile)
+            for (content, value) in try json.members(json.root, "the top level") {
+                let id = try json.int(value, "the id of \"\(content)\"")
+                guard let id32 = Int32(exactly: id), id32 >= 0 else { throw json.fail("the id of \"\(content)\" is out of range") }
+                if !config.addedTokens.contains(where: { $0.content == content }) {
+                    config.addedTokens.append(AddedToken(content: content, id: id32))
+                }
+            }
+        }
         let data = try readFile(modelFile)
         let proto: SentencePieceModel
         do {
@@ -44,7 +57,7 @@ extension Tokenizer {
             throw TokenizerError.malformedFile(modelFile, reason: "normalizer_spec.precompiled_charsmap: \(error)")
         }
         let unkToken = config.special("unk_token", default: "[UNK]").content
-        let unkIndex = proto.pieces.firstIndex { $0.piece == unkToken && $0.score == 0 }.map { $0 } ?? Int(proto.unkID)
+        let unkIndex = proto.pieces.firstIndex { $0.piece == unkToken && $0.score == 0 } ?? Int(proto.unkID)
         let unigram: UnigramModel
         do {
             unigram = try UnigramModel(pieces: proto.pieces.map { ($0.piece, Double($0.score)) }, unknownID: unkIndex,

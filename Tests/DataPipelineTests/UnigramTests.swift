@@ -130,6 +130,7 @@ struct UnigramTests {
         var b: String?
         var expected: [String: (ids: [Int32], k: Int)]
         var byteFallback: [Int32]?
+        var variant: [Int32]?
     }
 
     static func tortureCases() throws -> [TortureCase] {
@@ -141,7 +142,8 @@ struct UnigramTests {
                 (try #require(result["ids"] as? [Int]).map { Int32($0) }, try #require(result["k"] as? Int))
             }
             return TortureCase(a: try #require(entry["a"] as? String), b: entry["b"] as? String, expected: expected,
-                               byteFallback: (entry["byte_fallback"] as? [Int])?.map { Int32($0) })
+                               byteFallback: (entry["byte_fallback"] as? [Int])?.map { Int32($0) },
+                               variant: (entry["variant"] as? [Int])?.map { Int32($0) })
         }
     }
 
@@ -184,6 +186,33 @@ struct UnigramTests {
         #expect(usedBytes)
     }
 
+    /// Normalizers transformers' DeBERTa path does not emit (Lowercase, Strip both sides,
+    /// literal Replace of `` and '') and prepend_scheme "first", spliced into tokenizer.json.
+    @Test("other normalizers and prepend_scheme first (tokenizer.json variant)")
+    func variant() throws {
+        let data = try Data(contentsOf: Fixtures.goldens.appendingPathComponent("unigram-torture.json"))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var members = try #require(root["variant_members"] as? String)
+        var text = try String(contentsOf: Self.fixture.appendingPathComponent("tokenizer.json"), encoding: .utf8)
+        let key = try #require(text.range(of: "\"precompiled_charsmap\": \""))
+        let close = try #require(text.range(of: "\"", range: key.upperBound..<text.endIndex))
+        members = members.replacingOccurrences(of: "CHARSMAP", with: String(text[key.upperBound..<close.lowerBound]))
+        let from = try #require(text.range(of: "\"normalizer\":"))
+        let to = try #require(text.range(of: "\"post_processor\":"))
+        text.replaceSubrange(from.lowerBound..<to.lowerBound, with: members)
+        let directory = try Self.copy([])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try text.write(to: directory.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
+        let tokenizer = try Tokenizer.load(directory: directory)
+        var checked = 0
+        for testCase in try Self.tortureCases() {
+            guard let expected = testCase.variant else { continue }
+            #expect(tokenizer.encode(testCase.a).inputIDs == expected, "\(testCase.a.debugDescription)")
+            checked += 1
+        }
+        #expect(checked >= 30)
+    }
+
     @Test("pair layout and longest_first truncation")
     func pairs() throws {
         let tokenizer = try Self.load(.tokenizerJSON)
@@ -207,6 +236,22 @@ struct UnigramTests {
         // Special tokens in the text are matched literally.
         #expect(tokenizer.tokenize("[MASK]") == [3000])
         #expect(tokenizer.tokenize("x[SEP]").last == 2)
+    }
+
+    @Test("added_tokens.json and tokenizer_config.json beside spm.model")
+    func configFiles() throws {
+        let directory = try Self.copy(["spm.model"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(#"{"[MASK]": 3005}"#.utf8).write(to: directory.appendingPathComponent("added_tokens.json"))
+        try Data(#"{"do_lower_case": true}"#.utf8).write(to: directory.appendingPathComponent("tokenizer_config.json"))
+        let tokenizer = try Tokenizer.load(directory: directory)
+        #expect(tokenizer.specialTokenIDs.mask == 3005)
+        #expect(tokenizer.vocabSize == 3006)
+        #expect(tokenizer.tokenize("a [MASK] b").contains(3005))
+        let reference = try Self.load(.tokenizerJSON)
+        #expect(tokenizer.tokenize("HELLO World") == reference.tokenize("hello world"))
+        try Data(#"{"split_by_punct": true}"#.utf8).write(to: directory.appendingPathComponent("tokenizer_config.json"))
+        #expect(throws: TokenizerError.self) { try Tokenizer.load(directory: directory) }
     }
 
     @Test("a BPE SentencePiece model is refused naming the field")
