@@ -148,7 +148,17 @@ struct PrecompiledNormalizer: Sendable {
             if run < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<n])) }
             return
         }
-        let string = String(decoding: text, as: UTF8.self)
+        // Text from an earlier normalizer with a corrupted charsmap may not be valid UTF-8;
+        // then go scalar by scalar rather than trust grapheme offsets of a repaired copy.
+        guard let string = String(validating: text, as: UTF8.self) else {
+            var i = 0
+            while i < n {
+                let end = min(n, i + UTF8Decoding.length(lead: text[i]))
+                appendGrapheme(UnsafeBufferPointer(rebasing: text[i..<end]), into: &out)
+                i = end
+            }
+            return
+        }
         let utf8 = string.utf8
         var start = 0
         var index = string.startIndex
