@@ -35,7 +35,8 @@ What it does:
     unigram-sweep.txt          per-block hashes of the ids of make_tokenizer_goldens.sweep_text
                                over most of Unicode (charsmap and grapheme handling).
  4. Compares with the slow path, `sentencepiece.SentencePieceProcessor` on the same model (what
-    transformers 4.x's slow `DebertaV2Tokenizer` ran), and prints where they differ and why.
+    transformers 4.x's slow `DebertaV2Tokenizer` ran) and stops unless every difference is one
+    of KNOWN_SLOW_DIFFERENCES or [UNK] where sentencepiece falls back to bytes (see compare_slow).
 """
 import base64
 import json
@@ -294,9 +295,30 @@ def write_sweep(pair):
     print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
 
 
-def compare_slow(sp, tok, glue):
-    """sentencepiece itself vs the fast tokenizer, without special tokens. Differences are
-    expected only where the two implementations are known to differ; report them."""
+# Where sentencepiece itself (the slow path) and the tokenizers pipeline disagree, with the
+# byte fallback on both sides (tokenizers' with "byte_fallback": true): every GLUE dev text
+# agrees; these torture strings do not, for the reasons given. compare_slow stops on any other.
+KNOWN_SLOW_DIFFERENCES = {
+    TORTURE[7]: "Strip(right) removes a trailing U+0085 (Rust char::is_whitespace); sentencepiece "
+                "only trims spaces",
+    TORTURE[12]: "tokenizers' Precompiled works per grapheme: a cluster under 6 bytes is replaced by "
+                 "the mapping of its shortest matching prefix (a\u0300\u0323 -> \u00e0, the "
+                 "dot below dropped); sentencepiece matches the longest prefix character by character",
+    TORTURE[16]: "the same per-grapheme rule: conjoining jamo clusters of 6+ bytes are mapped scalar "
+                 "by scalar (no composition to syllables), sentencepiece composes them",
+    TORTURE[28]: "[CLS] [SEP] [MASK] [PAD] [UNK] are added tokens in transformers; sentencepiece "
+                 "spells control pieces out as text",
+    TORTURE[29]: "tokenizers' Unigram matches any piece, so the literal text <0x41> is the byte "
+                 "piece; sentencepiece never matches byte pieces from text",
+}
+
+
+def compare_slow(sp, tok, byte_tok, glue):
+    """The slow path, sentencepiece.SentencePieceProcessor.encode on the same model (what
+    transformers 4's slow DebertaV2Tokenizer ran), against the fast tokenizer without special
+    tokens: (1) with byte fallback on both sides, identical except KNOWN_SLOW_DIFFERENCES;
+    (2) as transformers builds DeBERTa-v2 (no byte fallback), the remaining differences are
+    exactly where sentencepiece falls back to <0xNN> pieces and the fast tokenizer emits [UNK]."""
     texts = list(TORTURE)
     for task, split, header, cols, _, _ in mtg.GLUE_SETS:
         if split != "dev":
@@ -304,26 +326,35 @@ def compare_slow(sp, tok, glue):
         for row in mtg.read_tsv(glue, task, split, header):
             texts += [row[c] for c in cols]
     texts = list(dict.fromkeys(texts))
-    unk = tok.unk_token_id
-    differ = {"unknown": 0, "other": 0}
-    examples = []
+    byte_ids = set(range(4, 260))
+    differ_bytes, differ_unk = [], 0
     for text in texts:
-        fast = tok(text, add_special_tokens=False)["input_ids"]
         slow = sp.encode(text)
-        if fast == slow:
+        if byte_tok.encode(text, add_special_tokens=False).ids != slow:
+            differ_bytes.append(text)
             continue
-        # sentencepiece falls back to <0xNN> pieces where the fast tokenizer (byte_fallback off)
-        # emits [UNK]; "[MASK]"-like text is an added token only on the fast side.
-        kind = "unknown" if unk in fast or any(4 <= i < 260 for i in slow) else "other"
-        differ[kind] += 1
-        if kind == "other" and len(examples) < 5:
-            examples.append((text[:80], fast[:20], slow[:20]))
-    print("slow (sentencepiece) vs fast on %d distinct texts: %d identical, %d differ where the fast "
-          "tokenizer has [UNK] (no byte fallback), %d differ otherwise"
-          % (len(texts), len(texts) - differ["unknown"] - differ["other"], differ["unknown"], differ["other"]))
-    for text, fast, slow in examples:
-        print("  %r\n    fast %s\n    slow %s" % (text, fast, slow))
-    return differ
+        fast = tok(text, add_special_tokens=False)["input_ids"]
+        if fast != slow:
+            # Every run of byte pieces in the slow ids must be one [UNK] in the fast ids.
+            collapsed = []
+            for i in slow:
+                if i in byte_ids:
+                    if not collapsed or collapsed[-1] != tok.unk_token_id:
+                        collapsed.append(tok.unk_token_id)
+                else:
+                    collapsed.append(i)
+            if collapsed != fast:
+                mtg.die("slow and fast differ beyond byte fallback on %r" % text)
+            differ_unk += 1
+    unexplained = [t for t in differ_bytes if t not in KNOWN_SLOW_DIFFERENCES]
+    if unexplained:
+        mtg.die("slow (sentencepiece) and fast differ on %d unexplained texts, e.g. %r" % (len(unexplained), unexplained[0]))
+    print("slow (sentencepiece) vs fast on %d distinct texts (GLUE dev + torture): with byte fallback on both, "
+          "%d identical, %d known differences:" % (len(texts), len(texts) - len(differ_bytes), len(differ_bytes)))
+    for text in differ_bytes:
+        print("  %r: %s" % (text[:40], KNOWN_SLOW_DIFFERENCES[text]))
+    print("  as DebertaV2Tokenizer builds it (byte fallback off), %d more texts have one [UNK] for each run of "
+          "<0xNN> pieces sentencepiece emits, and nothing else differs" % differ_unk)
 
 
 def main():
@@ -339,7 +370,7 @@ def main():
     write_glue(args.glue, (primary, alt))
     write_torture((primary, alt), byte_tok, variant_tokenizer())
     write_sweep((primary, alt))
-    compare_slow(sp, primary, args.glue)
+    compare_slow(sp, primary, byte_tok, args.glue)
     total = sum(os.path.getsize(os.path.join(FIXTURE, n)) for n in os.listdir(FIXTURE))
     print("fixture %s: %d bytes" % (os.path.relpath(FIXTURE, ROOT), total))
 
