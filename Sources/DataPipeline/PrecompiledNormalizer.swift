@@ -7,7 +7,7 @@
 ///   whose bytes have a matching key as a prefix is replaced, whole, by the replacement of the
 ///   *shortest* such key (`common_prefix_search(...)[0]`). Otherwise each scalar of the cluster
 ///   is looked up on its own and replaced if it has a key. Lookups stop at a NUL byte.
-struct PrecompiledNormalizer: Sendable {
+final class PrecompiledNormalizer: Sendable {
     /// Double-array units.
     private let units: [UInt32]
     /// Replacement strings, NUL-separated.

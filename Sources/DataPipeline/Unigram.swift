@@ -10,7 +10,7 @@
 ///   bytes have one, and the unknown id otherwise.
 /// - Every vocabulary entry takes part, control and byte pieces included; a duplicated piece
 ///   maps to its last id.
-struct UnigramModel: Sendable {
+final class UnigramModel: Sendable {
     /// Scores by id.
     let scores: [Double]
     let unknownID: Int32
@@ -90,10 +90,9 @@ struct UnigramModel: Sendable {
         trie.edgeCount.withUnsafeBufferPointer { edgeCount in
         trie.labels.withUnsafeBufferPointer { labels in
         trie.targets.withUnsafeBufferPointer { targets in
-            for k in 0...n {
-                best[k] = 0
-                start[k] = -1
-            }
+            // `best` is only read where `start` is set (and at 0).
+            best[0] = 0
+            for k in 0...n { start[k] = -1 }
             @inline(__always) func relax(_ end: Int, _ score: Double, _ from: Int, _ id: Int32) {
                 if start[end] < 0 || score > best[end] {
                     best[end] = score

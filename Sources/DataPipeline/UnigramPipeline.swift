@@ -1,7 +1,7 @@
 /// Normalizers, the Metaspace pre-tokenizer and the Unigram model of a SentencePiece
 /// tokenizer (DeBERTa-v2/v3), as Hugging Face tokenizers runs them on each span of text
 /// between added tokens.
-struct UnigramPipeline: Sendable {
+final class UnigramPipeline: Sendable {
     /// One normalizer of the sequence, in order.
     enum NormalizerStep: Sendable {
         /// `Lowercase`: Unicode lowercase mapping, scalar by scalar (Rust `char::to_lowercase`).
@@ -29,6 +29,15 @@ struct UnigramPipeline: Sendable {
     let split: Bool
     let model: UnigramModel
 
+    init(normalizers: [NormalizerStep], replacement: [UInt8], prependScheme: PrependScheme, split: Bool,
+         model: UnigramModel) {
+        self.normalizers = normalizers
+        self.replacement = replacement
+        self.prependScheme = prependScheme
+        self.split = split
+        self.model = model
+    }
+
     /// Scratch buffers for one session.
     struct Scratch {
         var a: [UInt8] = []
@@ -53,12 +62,16 @@ struct UnigramPipeline: Sendable {
             swap(&pieceEnds, &scratch.pieceEnds)
             swap(&lattice, &scratch.lattice)
         }
-        a.removeAll(keepingCapacity: true)
-        a.append(contentsOf: text)
         // "first" prepends only if the normalized text still starts at original offset 0 (see
         // `apply`'s result).
         var startsAtZero = atStart
-        for step in normalizers {
+        a.removeAll(keepingCapacity: true)
+        if let first = normalizers.first {
+            if Self.apply(first, text, into: &a) { startsAtZero = false }
+        } else {
+            a.append(contentsOf: text)
+        }
+        for step in normalizers.dropFirst() {
             b.removeAll(keepingCapacity: true)
             if a.withUnsafeBufferPointer({ Self.apply(step, $0, into: &b) }) { startsAtZero = false }
             swap(&a, &b)
