@@ -31,7 +31,9 @@ What it does:
                                itself builds DeBERTa-v2 with byte_fallback off), and
                                `variant` ids from a tokenizer.json with other normalizers
                                (Lowercase, Strip both, ``/'' → ", see VARIANT) and
-                               prepend_scheme "first".
+                               prepend_scheme "first", and `converter` ids from the pipeline
+                               transformers 4 wrote (DebertaV2Converter: Strip both,
+                               charsmap, space runs; Metaspace "always").
     unigram-sweep.txt          per-block hashes of the ids of make_tokenizer_goldens.sweep_text
                                over most of Unicode (charsmap and grapheme handling).
  4. Compares with the slow path, `sentencepiece.SentencePieceProcessor` on the same model (what
@@ -197,23 +199,40 @@ VARIANT = {
 }
 
 
-def variant_tokenizer():
-    """(tokenizer, JSON text of its "normalizer" and "pre_tokenizer" members)."""
+def converter_pipeline():
+    """The normalizer and pre_tokenizer transformers 4 wrote for DeBERTa-v2/v3 (what a tokenizer.json
+    saved then holds): convert_slow_tokenizer.DebertaV2Converter on the fixture's spm.model."""
+    import types
+    import warnings
+    from transformers.convert_slow_tokenizer import DebertaV2Converter
+
+    slow = types.SimpleNamespace(vocab_file=os.path.join(FIXTURE, "spm.model"), do_lower_case=False,
+                                 split_by_punct=False, add_prefix_space=True, legacy=True,
+                                 convert_tokens_to_ids=lambda t: {"[CLS]": 1, "[SEP]": 2}[t])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "byte fallback ... not implemented in the fast tokenizers"
+        spec = json.loads(DebertaV2Converter(slow).converted().to_str())
+    return spec["normalizer"], spec["pre_tokenizer"]
+
+
+def variant_tokenizer(normalizer, pre_tokenizer):
+    """(tokenizer, JSON text of its "normalizer" and "pre_tokenizer" members): the fixture's
+    tokenizer.json with those two members replaced ("PRECOMPILED" = the fixture's charsmap)."""
     from tokenizers import Tokenizer
 
     with open(os.path.join(FIXTURE, "tokenizer.json")) as f:
         spec = json.load(f)
     precompiled = [n for n in spec["normalizer"]["normalizers"] if n["type"] == "Precompiled"][0]
-    normalizer = json.loads(json.dumps(VARIANT["normalizer"]))
+    normalizer = json.loads(json.dumps(normalizer))
     normalizer["normalizers"] = [precompiled if n == "PRECOMPILED" else n for n in normalizer["normalizers"]]
     spec["normalizer"] = normalizer
-    spec["pre_tokenizer"] = VARIANT["pre_tokenizer"]
+    spec["pre_tokenizer"] = pre_tokenizer
     # The torture file stores the members with the charsmap (320 kB of base64) left out.
     written = json.loads(json.dumps(normalizer))
     written["normalizers"] = [dict(n, precompiled_charsmap="CHARSMAP") if n["type"] == "Precompiled" else n
                               for n in written["normalizers"]]
     members = '"normalizer": %s, "pre_tokenizer": %s, ' % (
-        json.dumps(written, ensure_ascii=True), json.dumps(VARIANT["pre_tokenizer"], ensure_ascii=True))
+        json.dumps(written, ensure_ascii=True), json.dumps(pre_tokenizer, ensure_ascii=True))
     return Tokenizer.from_str(json.dumps(spec)), members
 
 
@@ -250,7 +269,7 @@ def write_glue(glue, pair):
     print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
 
 
-def write_torture(pair, byte_tok, variant):
+def write_torture(pair, byte_tok, variants):
     cases = [{"a": t} for t in TORTURE] + [{"a": a, "b": b} for a, b in PAIRS]
     for case in cases:
         results = {}
@@ -260,7 +279,8 @@ def write_torture(pair, byte_tok, variant):
         case["ids"] = results
         if "b" not in case:
             case["byte_fallback"] = byte_tok.encode(case["a"]).ids
-            case["variant"] = variant[0].encode(case["a"]).ids
+            for name, (tok, _) in variants.items():
+                case[name] = tok.encode(case["a"]).ids
     path = os.path.join(GOLD, "unigram-torture.json")
     with open(path, "w") as f:
         json.dump({"comment": "scripts/make_unigram_goldens.py. max_length 0 = no truncation. k = number of "
@@ -268,8 +288,10 @@ def write_torture(pair, byte_tok, variant):
                               "from tokenizer.json with model.byte_fallback true. variant: ids with special tokens "
                               "from tokenizer.json with its normalizer and pre_tokenizer members replaced by "
                               "variant_members (see make_unigram_goldens.VARIANT) with CHARSMAP replaced by the "
-                              "tokenizer.json's precompiled_charsmap.",
-                   "variant_members": variant[1],
+                              "tokenizer.json's precompiled_charsmap; converter: the same with converter_members "
+                              "(transformers 4's DebertaV2Converter).",
+                   "variant_members": variants["variant"][1],
+                   "converter_members": variants["converter"][1],
                    "cases": cases}, f, ensure_ascii=True, indent=0)
         f.write("\n")
     print("wrote", os.path.relpath(path, ROOT), os.path.getsize(path), "bytes")
@@ -368,7 +390,10 @@ def main():
     byte_tok = byte_fallback_tokenizer()
     os.makedirs(GOLD, exist_ok=True)
     write_glue(args.glue, (primary, alt))
-    write_torture((primary, alt), byte_tok, variant_tokenizer())
+    converter = converter_pipeline()
+    variants = {"variant": variant_tokenizer(VARIANT["normalizer"], VARIANT["pre_tokenizer"]),
+                "converter": variant_tokenizer(converter[0], converter[1])}
+    write_torture((primary, alt), byte_tok, variants)
     write_sweep((primary, alt))
     compare_slow(sp, primary, byte_tok, args.glue)
     total = sum(os.path.getsize(os.path.join(FIXTURE, n)) for n in os.listdir(FIXTURE))

@@ -130,7 +130,8 @@ struct UnigramTests {
         var b: String?
         var expected: [String: (ids: [Int32], k: Int)]
         var byteFallback: [Int32]?
-        var variant: [Int32]?
+        /// Ids from the tokenizer.json variants (see `variant`), by name.
+        var variants: [String: [Int32]]
     }
 
     static func tortureCases() throws -> [TortureCase] {
@@ -143,7 +144,9 @@ struct UnigramTests {
             }
             return TortureCase(a: try #require(entry["a"] as? String), b: entry["b"] as? String, expected: expected,
                                byteFallback: (entry["byte_fallback"] as? [Int])?.map { Int32($0) },
-                               variant: (entry["variant"] as? [Int])?.map { Int32($0) })
+                               variants: Dictionary(uniqueKeysWithValues: ["variant", "converter"].compactMap { name in
+                                   (entry[name] as? [Int]).map { (name, $0.map { Int32($0) }) }
+                               }))
         }
     }
 
@@ -186,13 +189,15 @@ struct UnigramTests {
         #expect(usedBytes)
     }
 
-    /// Normalizers transformers' DeBERTa path does not emit (Lowercase, Strip both sides,
-    /// literal Replace of `` and '') and prepend_scheme "first", spliced into tokenizer.json.
-    @Test("other normalizers and prepend_scheme first (tokenizer.json variant)")
-    func variant() throws {
+    /// Other pipelines over the same model, spliced into tokenizer.json: "variant" has normalizers
+    /// transformers' DeBERTa path does not emit (Lowercase, Strip both sides, literal Replace of
+    /// `` and '') and prepend_scheme "first"; "converter" is what transformers 4 saved for
+    /// DeBERTa-v2/v3 (DebertaV2Converter: Strip both, charsmap, space runs, Metaspace "always").
+    @Test("other tokenizer.json pipelines over the same model", arguments: ["variant", "converter"])
+    func variant(name: String) throws {
         let data = try Data(contentsOf: Fixtures.goldens.appendingPathComponent("unigram-torture.json"))
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        var members = try #require(root["variant_members"] as? String)
+        var members = try #require(root["\(name)_members"] as? String)
         var text = try String(contentsOf: Self.fixture.appendingPathComponent("tokenizer.json"), encoding: .utf8)
         let key = try #require(text.range(of: "\"precompiled_charsmap\": \""))
         let close = try #require(text.range(of: "\"", range: key.upperBound..<text.endIndex))
@@ -206,8 +211,8 @@ struct UnigramTests {
         let tokenizer = try Tokenizer.load(directory: directory)
         var checked = 0
         for testCase in try Self.tortureCases() {
-            guard let expected = testCase.variant else { continue }
-            #expect(tokenizer.encode(testCase.a).inputIDs == expected, "\(testCase.a.debugDescription)")
+            guard let expected = testCase.variants[name] else { continue }
+            #expect(tokenizer.encode(testCase.a).inputIDs == expected, "\(name): \(testCase.a.debugDescription)")
             checked += 1
         }
         #expect(checked >= 30)
