@@ -243,6 +243,17 @@ struct UnigramTests {
         #expect(tokenizer.tokenize("x[SEP]").last == 2)
     }
 
+    @Test("the fixture directory read as vocabulary files: spm.model with its tokenizer_config.json")
+    func vocabularyFilesFormat() throws {
+        let files = try Tokenizer.load(directory: Self.fixture, format: .vocabularyFiles)
+        let json = try Self.load(.tokenizerJSON)
+        #expect(files.source?.lastPathComponent == "spm.model" && files.kind == .unigram)
+        #expect(files.specialTokenIDs == json.specialTokenIDs && files.vocabSize == json.vocabSize)
+        for (a, b) in [("Héllo ``world'' ｆｕｌｌ", "[MASK] 😀 x"), ("  two  spaces  ", "\ttab\nline")] {
+            #expect(files.encode(a, b, maxLength: 16) == json.encode(a, b, maxLength: 16))
+        }
+    }
+
     @Test("added_tokens.json and tokenizer_config.json beside spm.model")
     func configFiles() throws {
         let directory = try Self.copy(["spm.model"])
