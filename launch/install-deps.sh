@@ -16,7 +16,8 @@ set -euo pipefail
 APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev pkg-config iproute2)
 # module:pip-spec. torch is the CPU build (a bare `pip install torch` pulls gigabytes of CUDA).
 PY_PACKAGES=(numpy:numpy h5py:h5py scipy:scipy sklearn:scikit-learn safetensors:safetensors
-             torch:torch==2.13.0+cpu transformers:transformers tokenizers:tokenizers)
+             torch:torch==2.13.0+cpu transformers:transformers tokenizers:tokenizers
+             sentencepiece:sentencepiece google.protobuf:protobuf)
 want_python=0
 for a in "$@"; do [ "$a" = "--python" ] && want_python=1; done
 [ "$want_python" = 1 ] && APT_PACKAGES+=(slurm-wlm munge)

@@ -3,11 +3,12 @@ import Foundation
 extension Tokenizer {
     /// Which files `load(directory:format:)` reads.
     public enum FileFormat: Sendable {
-        /// tokenizer.json if present, else vocab.txt (WordPiece), else vocab.json + merges.txt.
+        /// tokenizer.json if present, else vocab.txt (WordPiece), else vocab.json + merges.txt,
+        /// else spm.model (SentencePiece Unigram, DeBERTa-v2/v3).
         case automatic
         /// tokenizer.json only.
         case tokenizerJSON
-        /// vocab.txt, else vocab.json + merges.txt, ignoring any tokenizer.json.
+        /// vocab.txt, else vocab.json + merges.txt, else spm.model, ignoring any tokenizer.json.
         case vocabularyFiles
     }
 
@@ -40,6 +41,8 @@ extension Tokenizer {
             guard merges.exists else { throw TokenizerError.missingFile(merges.url) }
             return try loadByteLevelBPE(vocabFile: vocabJSON.url, mergesFile: merges.url, config: config)
         }
+        let spm = file("spm.model")
+        if spm.exists { return try loadSentencePiece(modelFile: spm.url, config: config) }
         throw TokenizerError.noTokenizerFiles(directory: directory)
     }
 
@@ -192,7 +195,7 @@ extension Tokenizer {
 
 /// Why a tokenizer could not be loaded. Every case names the file (or directory) involved.
 public enum TokenizerError: Error, Equatable, CustomStringConvertible, LocalizedError {
-    /// The directory has neither tokenizer.json, vocab.txt, nor vocab.json + merges.txt.
+    /// The directory has neither tokenizer.json, vocab.txt, vocab.json + merges.txt, nor spm.model.
     case noTokenizerFiles(directory: URL)
     /// A file the chosen format needs does not exist.
     case missingFile(URL)
@@ -209,7 +212,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Localized
     public var description: String {
         switch self {
         case .noTokenizerFiles(let directory):
-            return "\(directory.path): no tokenizer files (expected tokenizer.json, vocab.txt, or vocab.json with merges.txt)"
+            return "\(directory.path): no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json with merges.txt, or spm.model)"
         case .missingFile(let url):
             return "\(url.path): file not found"
         case .unreadableFile(let url, let reason):

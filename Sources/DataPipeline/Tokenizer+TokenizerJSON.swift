@@ -4,7 +4,9 @@ extension Tokenizer {
     /// Loads a Hugging Face `tokenizers` file (tokenizer.json).
     ///
     /// Supported pipelines: WordPiece with `BertNormalizer` (or none) and `BertPreTokenizer`;
-    /// BPE with no normalizer and the `ByteLevel` pre-tokenizer. Post-processors:
+    /// BPE with no normalizer and the `ByteLevel` pre-tokenizer; Unigram (DeBERTa-v2/v3) with
+    /// `Precompiled`, `Strip`, `Lowercase` and `Replace` normalizers and the `Metaspace`
+    /// pre-tokenizer. Post-processors:
     /// `TemplateProcessing`, `BertProcessing`, `RobertaProcessing`, `ByteLevel`, a `Sequence`
     /// of those, or none. The file's `truncation` and `padding` sections are ignored: pass
     /// `maxLength` when encoding. Anything else throws `TokenizerError.unsupported`.
@@ -84,8 +86,14 @@ extension Tokenizer {
                 throw TokenizerError.missingToken(unk ?? "", file: url)
             }
             defaults = ["pad_token": "<pad>", "unk_token": unk ?? "<unk>", "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>"]
+        case "Unigram":
+            let unigram = try unigramFromTokenizerJSON(root, modelJSON, json)
+            vocabulary = unigram.vocabulary
+            model = .unigram(unigram.pipeline)
+            defaults = ["pad_token": "[PAD]", "unk_token": unigram.unknownToken ?? "[UNK]", "cls_token": "[CLS]",
+                        "sep_token": "[SEP]", "mask_token": "[MASK]"]
         default:
-            throw TokenizerError.unsupported(url, feature: "model type \(type) (only WordPiece and BPE)")
+            throw TokenizerError.unsupported(url, feature: "model type \(type) (only WordPiece, BPE and Unigram)")
         }
 
         var idOf: [String: Int32] = [:]

@@ -38,7 +38,8 @@ public struct SpecialTokenIDs: Sendable, Equatable {
     }
 }
 
-/// A Hugging Face compatible tokenizer: BERT WordPiece or RoBERTa/GPT-2 byte-level BPE.
+/// A Hugging Face compatible tokenizer: BERT WordPiece, RoBERTa/GPT-2 byte-level BPE, or
+/// SentencePiece Unigram (DeBERTa-v2/v3).
 ///
 /// Load one with `Tokenizer.load(directory:)` (see Tokenizer+Loading.swift). A tokenizer
 /// is immutable and `Sendable`: share one instance between threads. Each thread should
@@ -49,11 +50,14 @@ public final class Tokenizer: Sendable {
     public enum Kind: String, Sendable {
         case wordPiece
         case byteLevelBPE
+        /// SentencePiece Unigram (DeBERTa-v2/v3), from tokenizer.json or spm.model.
+        case unigram
     }
 
     enum Model: Sendable {
         case wordPiece(BasicTokenizer, WordPieceModel)
         case byteLevelBPE(addPrefixSpace: Bool, ByteLevelBPEModel)
+        case unigram(UnigramPipeline)
     }
 
     public let kind: Kind
@@ -63,7 +67,7 @@ public final class Tokenizer: Sendable {
     public let vocabSize: Int
     /// Tokens matched literally in the input before anything else (special tokens).
     public let addedTokens: [AddedToken]
-    /// The file the tokenizer was read from (tokenizer.json, vocab.txt or vocab.json), if any.
+    /// The file the tokenizer was read from (tokenizer.json, vocab.txt, vocab.json or spm.model), if any.
     public let source: URL?
 
     let model: Model
@@ -78,6 +82,7 @@ public final class Tokenizer: Sendable {
         switch model {
         case .wordPiece: kind = .wordPiece
         case .byteLevelBPE: kind = .byteLevelBPE
+        case .unigram: kind = .unigram
         }
         self.model = model
         self.addedTokens = addedTokens

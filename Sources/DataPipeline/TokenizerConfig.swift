@@ -22,6 +22,8 @@ public struct TokenizerConfig: Sendable, Equatable {
     public var stripAccents: Bool?
     public var tokenizeChineseChars: Bool?
     public var addPrefixSpace: Bool?
+    /// `split_by_punct` (DeBERTa-v2); only false / absent is supported.
+    public var splitByPunct: Bool?
     /// `unk_token`, `cls_token`, `sep_token`, `pad_token`, `mask_token`, `bos_token`, `eos_token`.
     public var specialTokens: [String: SpecialToken] = [:]
     /// `added_tokens_decoder` (id → token), transformers ≥ 4.34.
@@ -53,6 +55,7 @@ public struct TokenizerConfig: Sendable, Equatable {
             config.stripAccents = try json.optionalBool(root["strip_accents"], "strip_accents")
             config.tokenizeChineseChars = try json.optionalBool(root["tokenize_chinese_chars"], "tokenize_chinese_chars")
             config.addPrefixSpace = try json.optionalBool(root["add_prefix_space"], "add_prefix_space")
+            config.splitByPunct = try json.optionalBool(root["split_by_punct"], "split_by_punct")
             try config.readSpecialTokens(root, json)
             if let decoder = root["added_tokens_decoder"] {
                 for (key, value) in try json.members(decoder, "added_tokens_decoder") {

@@ -45,6 +45,7 @@ public struct TokenizerSession {
     private var pieceEnds: [Int] = []
     private var preTokenizerScratch = GPT2PreTokenizer.Scratch()
     private var segments: [AddedTokenMatcher.Segment] = []
+    private var unigramScratch = UnigramPipeline.Scratch()
 
     init(tokenizer: Tokenizer) {
         self.tokenizer = tokenizer
@@ -75,8 +76,9 @@ public struct TokenizerSession {
         let tokenizer = self.tokenizer
         text.withUTF8 { buffer in
             if tokenizer.matcher.cannotMatch(buffer) {
-                Self.appendModelTokens(buffer, tokenizer: tokenizer, ids: &ids, cache: &cache, words: &words,
-                                       run: &run, pieceEnds: &pieceEnds, scratch: &preTokenizerScratch)
+                Self.appendModelTokens(buffer, atStart: true, tokenizer: tokenizer, ids: &ids, cache: &cache, words: &words,
+                                       run: &run, pieceEnds: &pieceEnds, scratch: &preTokenizerScratch,
+                                       unigram: &unigramScratch)
                 return
             }
             segments.removeAll(keepingCapacity: true)
@@ -86,9 +88,10 @@ public struct TokenizerSession {
                 case .token(let id):
                     ids.append(id)
                 case .text(let range):
-                    Self.appendModelTokens(UnsafeBufferPointer(rebasing: buffer[range]), tokenizer: tokenizer,
-                                           ids: &ids, cache: &cache, words: &words, run: &run,
-                                           pieceEnds: &pieceEnds, scratch: &preTokenizerScratch)
+                    Self.appendModelTokens(UnsafeBufferPointer(rebasing: buffer[range]), atStart: range.lowerBound == 0,
+                                           tokenizer: tokenizer, ids: &ids, cache: &cache, words: &words, run: &run,
+                                           pieceEnds: &pieceEnds, scratch: &preTokenizerScratch,
+                                           unigram: &unigramScratch)
                 }
             }
         }
@@ -96,9 +99,9 @@ public struct TokenizerSession {
 
     /// Normalizer, pre-tokenizer and model on a span of text without added tokens.
     private static func appendModelTokens(
-        _ text: UnsafeBufferPointer<UInt8>, tokenizer: Tokenizer, ids: inout [Int32],
+        _ text: UnsafeBufferPointer<UInt8>, atStart: Bool, tokenizer: Tokenizer, ids: inout [Int32],
         cache: inout WordCache, words: inout WordList, run: inout [UInt32],
-        pieceEnds: inout [Int], scratch: inout GPT2PreTokenizer.Scratch
+        pieceEnds: inout [Int], scratch: inout GPT2PreTokenizer.Scratch, unigram: inout UnigramPipeline.Scratch
     ) {
         switch tokenizer.model {
         case .wordPiece(let basic, let wordPiece):
@@ -122,6 +125,8 @@ public struct TokenizerSession {
             } else {
                 appendPieces(text, bpe: bpe, ids: &ids, cache: &cache, pieceEnds: &pieceEnds, scratch: &scratch)
             }
+        case .unigram(let pipeline):
+            pipeline.append(text, atStart: atStart, to: &ids, cache: &cache, scratch: &unigram)
         }
     }
 

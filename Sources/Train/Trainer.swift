@@ -158,9 +158,10 @@ public final class Trainer {
         return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, local))
     }
 
-    /// sha256 of the tokenizer file `dcft prepare` fingerprints (tokenizer.json, vocab.txt or vocab.json).
+    /// sha256 of the tokenizer file `dcft prepare` fingerprints (tokenizer.json, vocab.txt, vocab.json
+    /// or spm.model: the first present, as `Tokenizer.load(directory:)` picks it).
     static func tokenizerSHA256(modelDirectory: String) throws -> String? {
-        for f in ["tokenizer.json", "vocab.txt", "vocab.json"] where FileManager.default.fileExists(atPath: modelDirectory + "/" + f) {
+        for f in ["tokenizer.json", "vocab.txt", "vocab.json", "spm.model"] where FileManager.default.fileExists(atPath: modelDirectory + "/" + f) {
             return try SHA256.hex(file: modelDirectory + "/" + f)
         }
         return nil

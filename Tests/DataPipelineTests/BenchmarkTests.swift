@@ -24,4 +24,33 @@ struct BenchmarkTests {
                   + "\(String(format: "%.3f", best)) s, \(Int(Double(tokens) / best)) tokens/s")
         }
     }
+
+    /// Sentence pairs per second on the GLUE dev pair sets (RTE, STS-B), max_length 128,
+    /// each tokenizer on the same text. Each run makes fresh sessions, so the word caches start
+    /// empty every time (as in `dcft prepare`); best of 5 runs.
+    @Test("GLUE dev pairs per second (Unigram vs WordPiece vs BPE)")
+    func devPairs() throws {
+        var first: [String] = [], second: [String] = []
+        for (task, a, b) in [("RTE", 1, 2), ("STS-B", 7, 8)] {
+            for row in try Fixtures.tsvRows(task: task, split: "dev", header: true) {
+                first.append(row[a])
+                second.append(row[b])
+            }
+        }
+        let tokenizers: [(String, Tokenizer)] = [
+            ("unigram", try Tokenizer.load(directory: UnigramTests.fixture)),
+            ("minilm", try Fixtures.tokenizer(.minilmJSON)), ("roberta-bpe", try Fixtures.tokenizer(.robertaJSON))]
+        for (name, tokenizer) in tokenizers {
+            for threads in [1, 2] {
+                var best = Double.infinity
+                for _ in 0..<5 {
+                    let start = Date()
+                    _ = tokenizer.encodeBatch(first, second, maxLength: 128, threads: threads)
+                    best = min(best, Date().timeIntervalSince(start))
+                }
+                print("BENCH \(name) threads=\(threads): \(first.count) GLUE dev pairs (RTE, STS-B) in "
+                      + "\(String(format: "%.4f", best)) s, \(Int(Double(first.count) / best)) pairs/s")
+            }
+        }
+    }
 }

@@ -56,4 +56,26 @@ struct DatasetPreparerTests {
         let b = DatasetPreparer.encode(read.examples, tokenizer: tokenizer, maxLength: 64, threads: 4)
         #expect(a == b && a.count == 1043)
     }
+
+    @Test("a DeBERTa-v3 style Unigram model directory (spm.model only): pad id and special tokens from the tokenizer")
+    func unigramModelDirectory() throws {
+        let model = try TestPaths.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: TestPaths.fixtures + "/deberta-unigram/spm.model", toPath: model + "/spm.model")
+        let unigram = try Tokenizer.load(directory: URL(fileURLWithPath: model))
+        let out = try TestPaths.temporaryDirectory() + "/rte/dev"
+        let file = TestPaths.glue("RTE", "dev.tsv")
+        let read = try GLUEReader.read(task: .rte, file: file)
+        _ = try DatasetPreparer.prepare(
+            examples: read, sourceFile: file, task: "rte", split: "dev", labelNames: GLUETask.rte.labelNames,
+            numLabels: 2, isRegression: false, tokenizer: unigram, tokenizerSHA256: "tok", maxLength: 64,
+            outDirectory: out, shards: 1, threads: 2)
+        let ds = try TokenizedDataset(directory: out)
+        #expect(ds.count == 277 && ds.metadata.padTokenID == 0)
+        #expect(ds.metadata.tokenizerName == "unigram:spm.model")
+        let first = try ds.example(0)
+        let want = unigram.encode(read.examples[0].textA, read.examples[0].textB!, maxLength: 64)
+        #expect(first.inputIDs == want.inputIDs && first.tokenTypeIDs == want.tokenTypeIDs)
+        #expect(first.inputIDs.first == 1 && first.inputIDs.last == 2)  // [CLS] … [SEP]
+        #expect(first.tokenTypeIDs.last == 1)
+    }
 }

@@ -128,9 +128,21 @@ struct LoadingTests {
 
     @Test("unsupported tokenizer.json models and components")
     func unsupported() throws {
+        let wordLevel = try Self.directory(["tokenizer.json": #"{"model": {"type": "WordLevel", "vocab": {"a": 0}}}"#])
+        Self.expectError(about: wordLevel.appendingPathComponent("tokenizer.json"), containing: "model type WordLevel") {
+            try Tokenizer.load(directory: wordLevel)
+        }
         let unigram = try Self.directory(["tokenizer.json": #"{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}"#])
-        Self.expectError(about: unigram.appendingPathComponent("tokenizer.json"), containing: "model type Unigram") {
+        Self.expectError(about: unigram.appendingPathComponent("tokenizer.json"), containing: "Unigram model without unk_id") {
             try Tokenizer.load(directory: unigram)
+        }
+        let punctuation = try Self.directory(["tokenizer.json": #"""
+            {"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]},
+             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Punctuation", "behavior": "Isolated"},
+                {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true}]}}
+            """#])
+        Self.expectError(about: punctuation.appendingPathComponent("tokenizer.json"), containing: "pre_tokenizer Sequence [Punctuation, Metaspace]") {
+            try Tokenizer.load(directory: punctuation)
         }
         let nfkc = try Self.directory(["tokenizer.json": """
             {"normalizer": {"type": "NFKC"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
