@@ -74,7 +74,10 @@ let package = Package(
                 swiftSettings: numeric),
 
         // Config, optimizer, schedules, trainer loop, metrics, checkpoints, logs.
-        .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Yams"], swiftSettings: fast),
+        .target(name: "Train", dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Yams", "CPreemption"],
+                swiftSettings: fast),
+        // The preemption signal handlers (SIGTERM, SIGINT, SIGUSR1/2 → a flag read once per step).
+        .target(name: "CPreemption"),
 
         // The CPU check a binary built for x86-64-v3 runs first (plain C, baseline x86-64).
         .target(name: "CCPUCheck"),

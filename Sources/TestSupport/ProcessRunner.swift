@@ -45,8 +45,19 @@ public enum ProcessRunner {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        // The child starts with no signal blocked and default dispositions (the test runner's
+        // threads may block some, and a blocked mask is inherited: mpirun would never see SIGUSR1).
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none); sigfillset(&all)
+        sigdelset(&all, SIGKILL); sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = withCStrings(argv) { a in withCStrings(envp) { e in posix_spawn(&pid, argv[0], &actions, nil, a, e) } }
+        let rc = withCStrings(argv) { a in withCStrings(envp) { e in posix_spawn(&pid, argv[0], &actions, &attr, a, e) } }
         close(outPipe[1]); close(errPipe[1])
         guard rc == 0 else { close(outPipe[0]); close(errPipe[0]); throw POSIXError(.init(rawValue: rc) ?? .EIO) }
         // Drain both pipes while the child runs (a chatty child must not block on a full pipe),

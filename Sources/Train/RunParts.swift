@@ -114,9 +114,10 @@ public struct CheckpointManager: Sendable {
 /// Failure injection for the tests, read once at start from `DCFT_FAULT=kind:rank:step`:
 /// `kill` makes that rank die by SIGKILL at that step, `nan` makes its loss NaN, `throw` raises
 /// an error (as a disk-full or bad-data failure would); `delay` makes that rank sleep that many
-/// milliseconds (the third field) at every step — a slow rank, or a long run in a short test.
+/// milliseconds (the third field) at every step — a slow rank, or a long run in a short test;
+/// `term` sends that rank SIGTERM at that step (a preemption, `Preemption`).
 public struct FaultInjection: Sendable, Equatable {
-    public enum Kind: String, Sendable { case kill, nan, `throw`, delay }
+    public enum Kind: String, Sendable { case kill, nan, `throw`, delay, term }
     public let kind: Kind
     public let rank: Int
     public let step: Int
@@ -137,6 +138,7 @@ public struct FaultInjection: Sendable, Equatable {
             guard step == fault.step else { return }
             switch fault.kind {
             case .kill: kill(getpid(), SIGKILL)
+            case .term: kill(getpid(), SIGTERM)
             case .nan: loss = .nan
             case .throw: throw CheckpointError(file: "DCFT_FAULT", problem: "injected failure at step \(step)")
             case .delay: break

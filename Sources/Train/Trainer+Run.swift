@@ -13,6 +13,8 @@ extension Trainer {
         public var bestStep: Int
         public var report: MetricReport?
         public var seconds: Double
+        /// Stopped early by a preemption signal, after writing a checkpoint (`Preemption`).
+        public var preempted = false
     }
 
     /// Trains to `totalSteps` (or `stopAfter` steps of this run, for tests of resuming): the
@@ -28,6 +30,7 @@ extension Trainer {
         let recordEvery = config.log.recordEvery > 0 ? config.log.recordEvery : logEvery
         var window = RecordWindow()
         var clock = CheckpointClock(minutes: config.checkpoint.everyMinutes)
+        var preempted = false
         while step < totalSteps {
             if let stop = stopAfter, step - startStep >= stop { break }
             let stepStart = Date()
@@ -84,6 +87,15 @@ extension Trainer {
                 try saveCheckpoint(isBest: false)
                 clock.reset()
             case .none:
+                // Preemption (every rank learned it in this step's allreduce): checkpoint and stop.
+                if r.stopRequested {
+                    flushRecords()
+                    try saveCheckpoint(isBest: false)
+                    preempted = true
+                    let sig = Preemption.signal
+                    log?.say("preempted after step \(step)\(sig != 0 ? " (signal \(sig) on rank 0)" : ""): checkpoint written; resume with --resume auto")
+                    break
+                }
                 // Rank 0's clock decides for every rank (saving gathers from all of them).
                 if clock.enabled, try comm.broadcast([Int32(comm.rank == 0 && clock.due ? 1 : 0)], root: 0)[0] == 1 {
                     flushRecords()
@@ -92,6 +104,11 @@ extension Trainer {
                     clock.reset()
                 }
             }
+            if r.stopRequested && step < totalSteps {   // (a scheduled checkpoint was just written)
+                if !preempted { log?.say("preempted after step \(step): checkpoint written; resume with --resume auto") }
+                preempted = true
+                break
+            }
         }
         if step >= totalSteps, comm.rank == 0 {
             try AdapterFile.write(model: model, to: outputDir + "/adapter.safetensors", baseModelSHA256: baseSHA,
@@ -99,7 +116,7 @@ extension Trainer {
                                   textField: task.inputFields?.text, pairField: task.inputFields?.pair)
         }
         return Summary(steps: step, finalLoss: lastLoss, best: best, bestStep: bestStep, report: lastReport,
-                       seconds: Date().timeIntervalSince(t0))
+                       seconds: Date().timeIntervalSince(t0), preempted: preempted)
     }
 
     /// Writes a checkpoint of the current state through the checkpoint manager (rank 0; every

@@ -54,8 +54,9 @@ public struct NonFiniteError: Error, CustomStringConvertible {
 ///    is normalised by the examples this rank sees in the whole step);
 /// 2. the adapters' orthogonality penalty `γ·R` (loss and gradient);
 /// 3. ONE sum-allreduce of the gradient buffer followed by `extraSlots` floats: loss sum, token
-///    count, a non-finite flag, a spare; a non-finite value on any rank stops every rank
-///    before the update (`NonFiniteError` naming the ranks);
+///    count, a non-finite flag, the preemption flag (`Preemption`); a non-finite value on any
+///    rank stops every rank before the update (`NonFiniteError` naming the ranks); a preemption
+///    signal on any rank makes every rank's `Result.stopRequested` true in the same step;
 /// 4. gradients divided by the number of ranks, clipped by global norm, AdamW update.
 public final class TrainingStep {
     public struct Settings: Sendable {
@@ -90,6 +91,9 @@ public final class TrainingStep {
         public var computeSeconds: Double
         /// Averaging, clipping and the AdamW update after the allreduce.
         public var updateSeconds: Double
+        /// Some rank received a preemption signal before this step's allreduce: every rank
+        /// learns it in the same step (stop after it, checkpoint, exit `Preemption.exitCode`).
+        public var stopRequested = false
     }
 
     /// One step's time across ranks (`balance(of:)`): per-rank compute spread, and the
@@ -182,7 +186,7 @@ public final class TrainingStep {
         var finite = lossSum.isFinite
         if finite { for i in 0..<n where !g[i].isFinite { finite = false; break } }
         let extra = store.extraSlots
-        extra[0] = lossSum; extra[1] = Float(tokens); extra[2] = finite ? 0 : 1; extra[3] = 0
+        extra[0] = lossSum; extra[1] = Float(tokens); extra[2] = finite ? 0 : 1; extra[3] = Preemption.signal != 0 ? 1 : 0
         try reducer.sumAllreduce(UnsafeMutableBufferPointer(start: g, count: n + Self.extraSlots))
         if extra[2] > 0 || !extra[0].isFinite {
             var flags = [Int32](repeating: 0, count: reducer.size)
@@ -193,12 +197,12 @@ public final class TrainingStep {
         let t1 = DispatchTime.now().uptimeNanoseconds
         let inv = 1 / Float(reducer.size)
         for i in 0..<n { g[i] *= inv }
-        let meanLoss = Double(extra[0]) / Double(reducer.size), globalTokens = Double(extra[1])
+        let meanLoss = Double(extra[0]) / Double(reducer.size), globalTokens = Double(extra[1]), stop = extra[3] > 0
         let norm = GradientClipping.clip(g, count: n, maxNorm: settings.maxGradNorm)
         optimizer.update(params: store.trainable.pointer, grads: g, lr: Float(lr))
         let after = reducer.allreduceStats
         return Result(loss: meanLoss, tokens: globalTokens, gradNorm: norm, allreduceBytes: after.bytes - before.bytes,
                       allreduceSeconds: after.seconds - before.seconds, computeSeconds: 0,
-                      updateSeconds: Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9)
+                      updateSeconds: Double(DispatchTime.now().uptimeNanoseconds - t1) * 1e-9, stopRequested: stop)
     }
 }

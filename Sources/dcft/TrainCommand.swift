@@ -24,12 +24,18 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if listKeys { print(ConfigSchema.markdown, terminator: ""); return }
         guard config != nil || !overrides.isEmpty else { throw ValidationError("give --config FILE (and/or --set key=value)") }
+        Preemption.install()   // before anything slow: a signal during start-up stops at the first step
         let comm = try Communicator.world()
+        var preempted = false
         do {
             try checkBLAS { line in if comm.rank == 0 { print(line) } }
             let cfg = try TrainConfig.load(file: config, overrides: overrides)
             let trainer = try Trainer(config: cfg, comm: comm, resume: resume)
             let s = try trainer.run(stopAfter: stopAfter)
+            if s.preempted {
+                preempted = true
+                if comm.rank == 0 { print("preempted after step \(s.steps) of \(trainer.totalSteps): exit \(Preemption.exitCode) (resumable with --resume auto)") }
+            }
             let rss = try comm.gather([Int64(Plan.peakRSS())], root: 0)
             if comm.rank == 0 {
                 let metrics = s.report.map { r in r.values.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ") } ?? "none"
@@ -40,6 +46,11 @@ struct TrainCommand: ParsableCommand {
         } catch {
             if comm.size > 1 { comm.abort("\(error)") }
             throw error
+        }
+        if preempted {   // every rank, after a clean stop; rank 0's output is out before any rank exits non-zero
+            fflush(stdout)
+            _ = try comm.broadcast([Int32(0)], root: 0)
+            throw ExitCode(Preemption.exitCode)
         }
     }
 }

@@ -144,6 +144,41 @@ struct TrainerMPITests {
         #expect(none.status != 0 && none.stderr.contains("no checkpoint there reads back intact"), "\(none.stderr)")
     }
 
+    @Test("preemption: SIGTERM to a rank or SIGUSR1 to mpirun → every rank finishes the step, a checkpoint, exit 75; resume is bit-identical")
+    func preemption() throws {
+        let t = try TinyRun()
+        let common = ["train.max_steps=20", "checkpoint.every_steps=100", "eval.every_steps=100", "checkpoint.keep_last=10"]
+        let full = try t.train(np: 2, common + ["output_dir=\(t.root)/full"])
+        #expect(full.status == 0, "\(full.stderr)")
+        // Rank 1 gets SIGTERM during step 7 (before its allreduce): both ranks stop after step 7.
+        let term = try t.train(np: 2, common + ["output_dir=\(t.root)/term"], environment: ["DCFT_FAULT": "term:1:6"])
+        #expect(term.status == 75, "exit \(term.status)\n\(term.stdout)\n\(term.stderr)")
+        #expect(term.stdout.contains("preempted after step 7 of 20: exit 75"), "\(term.stdout)")
+        #expect(FileManager.default.fileExists(atPath: t.root + "/term/ckpt-step00000007.h5"))
+        #expect(!FileManager.default.fileExists(atPath: t.root + "/term/adapter.safetensors"), "an unfinished run exports no adapter")
+        let rest = try t.train(np: 2, common + ["output_dir=\(t.root)/term"], extra: ["--resume", "auto"])
+        #expect(rest.status == 0 && rest.stdout.contains("resumed from step 7"), "\(rest.stdout)\n\(rest.stderr)")
+        let a = try SafeTensorsFile(path: t.root + "/full/adapter.safetensors"), b = try SafeTensorsFile(path: t.root + "/term/adapter.safetensors")
+        for n in a.names { #expect(try a.floats(n) == b.floats(n), "\(n) differs after preemption and resume") }
+        #expect(try t.losses(t.root + "/full") == t.losses(t.root + "/term"))
+
+        // SIGUSR1 to mpirun itself (what launch/slurm.sbatch forwards on Slurm's warning), mid-run.
+        let dcft = ProcessRunner.product("dcft")
+        let script = """
+            mpirun -np 2 --oversubscribe -x OPENBLAS_NUM_THREADS=1 -x DCFT_FAULT=delay:0:500 \(dcft) train --config \(t.config) \
+              \(common.map { "--set \($0)" }.joined(separator: " ")) --set output_dir=\(t.root)/usr1 & pid=$!
+            until [ -s \(t.root)/usr1/log.jsonl ]; do sleep 0.2; done   # training has started
+            kill -USR1 $pid; wait $pid
+            """
+        let usr1 = try ProcessRunner.run("bash", ["-c", script], timeout: 120)
+        #expect(usr1.status == 75, "exit \(usr1.status)\n\(usr1.stdout)\n\(usr1.stderr)")
+        #expect(usr1.stdout.contains("preempted after step") && usr1.stdout.contains("signal 10 on rank 0"), "\(usr1.stdout)")
+        let more = try t.train(np: 2, common + ["output_dir=\(t.root)/usr1"], extra: ["--resume", "auto"])
+        #expect(more.status == 0, "\(more.stderr)")
+        let c = try SafeTensorsFile(path: t.root + "/usr1/adapter.safetensors")
+        for n in a.names { #expect(try a.floats(n) == c.floats(n), "\(n) differs after SIGUSR1 preemption and resume") }
+    }
+
     @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
     func killedRank() throws {
         let t = try TinyRun()
