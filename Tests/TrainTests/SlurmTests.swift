@@ -34,6 +34,17 @@ struct SlurmTests {
             #expect(a.names == b.names && !a.names.isEmpty)
             for n in a.names { #expect(try a.floats(n) == b.floats(n), "\(n) differs between the \(launcher) job and 2 local ranks") }
         }
+        // Preemption: rank 1 gets SIGTERM at step 5 → checkpoint, exit 75, the script requeues
+        // the job, which resumes and finishes with the same adapter bytes.
+        let job = try slurm.submit(["--nodes=2", "--ntasks-per-node=1", "--cpus-per-task=1"],
+                                   script: Cluster.root + "/launch/slurm.sbatch",
+                                   arguments: [t.config] + (common + ["output_dir=\(t.root)/preempted"]).flatMap { ["--set", $0] },
+                                   environment: ["DCFT_FAULT": "term:1:4"], timeout: 400)
+        #expect(job.status == 0 && !job.timedOut, "\(job.stdout)\n\(job.stderr)")
+        #expect(job.stdout.contains("preempted after step 5 of 8: exit 75") && job.stdout.contains("requeueing job"), "\(job.stdout)")
+        #expect(job.stdout.contains("resumed from step 5"), "\(job.stdout)")
+        let p = try SafeTensorsFile(path: t.root + "/preempted/adapter.safetensors")
+        for n in b.names { #expect(try p.floats(n) == b.floats(n), "\(n) differs after the preempted, requeued job") }
     }
 }
 
