@@ -19,4 +19,6 @@ static inline int dcft_mpi_success(void) { return MPI_SUCCESS; }
 static inline MPI_Errhandler dcft_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int dcft_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int dcft_mpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+static inline MPI_Status *dcft_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Request dcft_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 #endif

@@ -25,7 +25,7 @@ public final class Communicator: @unchecked Sendable {
     /// Time and bytes spent in collectives so far (reset it between measurements).
     public var stats = CollectiveStats()
 
-    private let comm: MPI_Comm
+    let comm: MPI_Comm
 
     private static let shared: Result<Communicator, MPIError> = {
         var provided: Int32 = 0
@@ -67,7 +67,7 @@ public final class Communicator: @unchecked Sendable {
         return String(cString: buf)
     }
 
-    private func check(_ rc: Int32, _ call: String) throws {
+    func check(_ rc: Int32, _ call: String) throws {
         if rc != dcft_mpi_success() {
             throw MPIError(call: call, code: rc, message: Self.errorString(rc), rank: rank)
         }

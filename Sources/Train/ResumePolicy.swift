@@ -17,6 +17,7 @@ public enum ResumePolicy {
         "checkpoint.keep_last": "a different number of checkpoints is kept",
         "log.every_steps": "logging changes", "log.record_every": "logging changes", "log.progress": "logging changes",
         "train.threads": "threads per rank change (kernels give the same bits for any thread count)",
+        "train.watchdog_seconds": "the hang watchdog's floor changes",
         "output_dir": "the run continues in another directory",
     ]
 

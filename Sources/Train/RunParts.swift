@@ -115,9 +115,10 @@ public struct CheckpointManager: Sendable {
 /// `kill` makes that rank die by SIGKILL at that step, `nan` makes its loss NaN, `throw` raises
 /// an error (as a disk-full or bad-data failure would); `delay` makes that rank sleep that many
 /// milliseconds (the third field) at every step — a slow rank, or a long run in a short test;
-/// `term` sends that rank SIGTERM at that step (a preemption, `Preemption`).
+/// `term` sends that rank SIGTERM at that step (a preemption, `Preemption`); `stop` SIGSTOPs it
+/// there (a hung rank, for the watchdog).
 public struct FaultInjection: Sendable, Equatable {
-    public enum Kind: String, Sendable { case kill, nan, `throw`, delay, term }
+    public enum Kind: String, Sendable { case kill, nan, `throw`, delay, term, stop }
     public let kind: Kind
     public let rank: Int
     public let step: Int
@@ -139,6 +140,7 @@ public struct FaultInjection: Sendable, Equatable {
             switch fault.kind {
             case .kill: kill(getpid(), SIGKILL)
             case .term: kill(getpid(), SIGTERM)
+            case .stop: kill(getpid(), SIGSTOP)
             case .nan: loss = .nan
             case .throw: throw CheckpointError(file: "DCFT_FAULT", problem: "injected failure at step \(step)")
             case .delay: break

@@ -117,12 +117,15 @@ public struct TrainSection: ConfigSection {
     public var seed: Int
     public var threads: Int
     public var bucketWindow: Int
+    /// The hang watchdog's floor in seconds (0: off); see `Watchdog`.
+    public var watchdogSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case epochs, maxSteps = "max_steps", batchSize = "batch_size", accumulation, lr, weightDecay = "weight_decay"
         case adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps", warmupSteps = "warmup_steps"
         case warmupRatio = "warmup_ratio", maxGradNorm = "max_grad_norm", orthGamma = "orth_gamma", orthPenalty = "orth_penalty"
         case hiddenDropout = "hidden_dropout", attentionDropout = "attention_dropout", seed, threads, bucketWindow = "bucket_window"
+        case watchdogSeconds = "watchdog_seconds"
     }
 
     public static let fields = [
@@ -145,6 +148,7 @@ public struct TrainSection: ConfigSection {
         ConfigField("train.seed", .int, "6", range: 0...Double(UInt32.max), "Seed of initialisation, shuffling and dropout (per-rank streams)."),
         ConfigField("train.threads", .int, "0", range: 0...4096, "Threads per rank for BLAS and kernels (0: OPENBLAS_NUM_THREADS or cores ÷ local ranks)."),
         ConfigField("train.bucket_window", .int, "50", range: atLeast(1), "Length bucketing window in global batches (1: off)."),
+        ConfigField("train.watchdog_seconds", .double, "300", range: atLeast(0), "Hang watchdog: a rank waiting longer than max(this, 20 × the slowest step so far) in a step's allreduce names the ranks that did not arrive and aborts the job (exit 124); 0: off."),
     ]
 }
 

@@ -30,7 +30,7 @@ extension Trainer {
         let recordEvery = config.log.recordEvery > 0 ? config.log.recordEvery : logEvery
         var window = RecordWindow()
         var clock = CheckpointClock(minutes: config.checkpoint.everyMinutes)
-        var preempted = false
+        var preempted = false, slowestStep = 0.0
         while step < totalSteps {
             if let stop = stopAfter, step - startStep >= stop { break }
             let stepStart = Date()
@@ -38,6 +38,8 @@ extension Trainer {
             let batches = try plans[position..<(position + accum)].map { try train.batch($0.indices, valid: $0.valid) }
             position += accum
             let lr = schedule.lr(at: step)
+            // The hang watchdog's deadline: the configured floor, or 20 × the slowest step so far.
+            if config.train.watchdogSeconds > 0 { trainingStep.watchdogSeconds = max(config.train.watchdogSeconds, 20 * slowestStep) }
             let r = try trainingStep.run(batches, step: step, lr: lr, rng: &rng)
             let balance = try trainingStep.balance(of: r)   // rank 0: compute spread, transfer vs wait
             step += 1
@@ -46,6 +48,7 @@ extension Trainer {
             windowLoss += r.loss; windowSteps += 1; windowTokens += r.tokens
 
             let stepSeconds = Date().timeIntervalSince(stepStart)
+            slowestStep = max(slowestStep, stepSeconds)
             var record: [String: Any] = ["step": step, "epoch": epoch, "loss": r.loss, "lr": lr, "grad_norm": r.gradNorm,
                                          "tokens": r.tokens, "tokens_per_second": r.tokens / max(stepSeconds, 1e-9),
                                          "step_ms": stepSeconds * 1000, "allreduce_bytes": r.allreduceBytes,

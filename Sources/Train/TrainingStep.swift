@@ -11,6 +11,9 @@ public protocol GradientReducer: AnyObject {
     var rank: Int { get }
     var size: Int { get }
     func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// The same with a deadline: waiting longer than `timeout` seconds (> 0) stops the job
+    /// naming the ranks that never arrived (the hang watchdog).
+    func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, timeout: Double, label: String) throws
     func maxAllreduce(_ flags: inout [Int32]) throws
     /// Every rank's `values` concatenated in rank order, on rank 0 (nil elsewhere).
     func gatherToRoot(_ values: [Double]) throws -> [Double]?
@@ -18,8 +21,18 @@ public protocol GradientReducer: AnyObject {
     var allreduceStats: CollectiveStats.Entry { get }
 }
 
+extension GradientReducer {
+    /// The sum-allreduce with a deadline (`Communicator.watchedAllreduce`); without one, plain.
+    public func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, timeout: Double, label: String) throws {
+        try sumAllreduce(buffer)
+    }
+}
+
 extension Communicator: GradientReducer {
     public func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try allreduce(buffer) }
+    public func sumAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, timeout: Double, label: String) throws {
+        try watchedAllreduce(buffer, timeout: timeout, label: label)
+    }
     public func maxAllreduce(_ flags: inout [Int32]) throws { try allreduce(&flags, op: .max) }
     public func gatherToRoot(_ values: [Double]) throws -> [Double]? { try gather(values, root: 0) }
     public var allreduceStats: CollectiveStats.Entry { stats.allreduce }
@@ -137,6 +150,8 @@ public final class TrainingStep {
     /// Called after the backward, before the allreduce, with the step index and this rank's
     /// loss (fault injection in tests: it may make the loss NaN, throw, or kill the process).
     public var beforeReduce: ((_ step: Int, _ loss: inout Float) throws -> Void)?
+    /// The hang watchdog's deadline for the gradient allreduce, seconds (0: none; `Trainer` sets it).
+    public var watchdogSeconds = 0.0
 
     public init(model: SequenceClassifier, optimizer: AdamW, reducer: GradientReducer, settings: Settings) {
         self.model = model; self.optimizer = optimizer; self.reducer = reducer; self.settings = settings
@@ -187,7 +202,8 @@ public final class TrainingStep {
         if finite { for i in 0..<n where !g[i].isFinite { finite = false; break } }
         let extra = store.extraSlots
         extra[0] = lossSum; extra[1] = Float(tokens); extra[2] = finite ? 0 : 1; extra[3] = Preemption.signal != 0 ? 1 : 0
-        try reducer.sumAllreduce(UnsafeMutableBufferPointer(start: g, count: n + Self.extraSlots))
+        try reducer.sumAllreduce(UnsafeMutableBufferPointer(start: g, count: n + Self.extraSlots), timeout: watchdogSeconds,
+                                 label: "the gradient allreduce of step \(step + 1)")
         if extra[2] > 0 || !extra[0].isFinite {
             var flags = [Int32](repeating: 0, count: reducer.size)
             flags[reducer.rank] = finite ? 0 : 1

@@ -179,6 +179,21 @@ struct TrainerMPITests {
         for n in a.names { #expect(try a.floats(n) == c.floats(n), "\(n) differs after SIGUSR1 preemption and resume") }
     }
 
+    @Test("hang watchdog: a rank stopped with SIGSTOP (rank 1, then rank 0) ends the job within the bound, the stalled rank named",
+          arguments: [1, 0])
+    func watchdog(stopped: Int) throws {
+        let t = try TinyRun()
+        defer { _ = try? ProcessRunner.run("pkill", ["-9", "-f", t.root]) }   // never leave a stopped rank behind
+        let start = Date()
+        let r = try t.train(np: 2, ["train.max_steps=20", "train.watchdog_seconds=4", "output_dir=\(t.root)/run"],
+                            environment: ["DCFT_FAULT": "stop:\(stopped):5"])
+        let seconds = Date().timeIntervalSince(start)
+        #expect(r.status != 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("hang watchdog: waited") && r.stderr.contains("the gradient allreduce of step 6")
+                && r.stderr.contains("rank(s) \(stopped) never reached it"), "\(r.stderr)")
+        #expect(seconds < 40, "the job took \(seconds) s to stop")
+    }
+
     @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
     func killedRank() throws {
         let t = try TinyRun()
