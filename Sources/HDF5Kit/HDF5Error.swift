@@ -59,3 +59,13 @@ enum HDF5Library {
         HDF5Error(file: file, object: object, message: message, stack: takeErrorStack())
     }
 }
+
+/// Process-wide HDF5 settings.
+public enum HDF5Process {
+    /// Tells HDF5 not to register its exit-time cleanup. Call first thing in `main`, before any
+    /// other HDF5 call (it has no effect once the library is initialised). Every file dcft writes
+    /// is closed explicitly; the cleanup only mattered for a file whose flush had failed (a full
+    /// disk), and crashed there (SIGSEGV in `H5F__close_cb` from `H5_term_library`) after the
+    /// error had been reported.
+    public static func disableExitCleanup() { H5dont_atexit() }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HDF5Kit
 import Foundation
 import CCPUCheck
 import TensorCore
@@ -30,6 +31,7 @@ struct DCFT: ParsableCommand {
             Foundation.exit(3)
         }
         #endif
+        HDF5Process.disableExitCleanup()
         BLASKernelCheck.applyAutomaticFix()
         main(nil)
     }

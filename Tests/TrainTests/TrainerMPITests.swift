@@ -194,6 +194,37 @@ struct TrainerMPITests {
         #expect(seconds < 40, "the job took \(seconds) s to stop")
     }
 
+    @Test("disk full while checkpointing (a small tmpfs): a clear error, no partial file, the earlier checkpoints intact and resumable",
+          .enabled(if: getuid() == 0, "needs root to mount a tmpfs"))
+    func diskFull() throws {
+        let t = try TinyRun()
+        let dir = t.root + "/small"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Room for a few checkpoints of the tiny model (≈ 50 KB each) and the log.
+        let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=200k", "tmpfs", dir])
+        try #require(mount.status == 0, "mount: \(mount.stderr)")
+        defer { _ = try? ProcessRunner.run("umount", ["-l", dir]) }
+        let common = ["train.max_steps=40", "checkpoint.every_steps=4", "checkpoint.keep_last=100", "eval.every_steps=1000",
+                      "output_dir=\(dir)/run"]
+        let r = try t.train(np: 1, common)
+        #expect(r.status != 0, "the run should have stopped on the full disk\n\(r.stdout)")
+        #expect(r.stderr.contains("No space left on device") && r.stderr.contains(".h5.tmp-"), "\(r.stderr)")
+        #expect(!r.stderr.contains("crashed") && r.status < 128, "a clean stop, not a crash (HDF5's exit cleanup): \(r.status)\n\(r.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/run")
+        #expect(!files.contains { $0.contains(".tmp") }, "a partial file was left: \(files)")
+        let kept = CheckpointManager(directory: dir + "/run", keepLast: 100).checkpoints()
+        #expect(!kept.isEmpty, "\(files)")
+        for c in kept { #expect(throws: Never.self, "\(c) must read back intact") { _ = try Checkpoint.read(c) } }
+        // With room again (a copy on the real disk), --resume auto continues from the newest good one.
+        let copy = t.root + "/copy"
+        try FileManager.default.copyItem(atPath: dir + "/run", toPath: copy)
+        let more = try t.train(np: 1, common.dropLast() + ["output_dir=\(copy)"], extra: ["--resume", "auto"])
+        #expect(more.status == 0, "\(more.stderr)")
+        let newest = try #require(kept.last.map { URL(fileURLWithPath: $0).lastPathComponent })
+        let step = Int(newest.dropFirst("ckpt-step".count).prefix(8))!
+        #expect(more.stdout.contains("resumed from step \(step)"), "\(more.stdout)")
+    }
+
     @Test("a rank killed mid-run makes the job exit non-zero and mpirun names it")
     func killedRank() throws {
         let t = try TinyRun()
