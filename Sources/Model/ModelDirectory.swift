@@ -16,7 +16,10 @@ public struct ModelDirectory: Sendable {
         self.path = path
         config = try EncoderConfig.load(file: path + "/config.json")
         guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
-            throw ConfigError(file: path, problem: "no model.safetensors in the model directory (PyTorch .bin weights are not supported)")
+            if FileManager.default.fileExists(atPath: path + "/pytorch_model.bin") {
+                throw ConfigError(file: path, problem: "holds pytorch_model.bin but no model.safetensors; dcft reads safetensors only. Convert it once with: python3 scripts/convert_to_safetensors.py \(path)")
+            }
+            throw ConfigError(file: path, problem: "no model.safetensors in the model directory")
         }
     }
 

@@ -128,6 +128,29 @@ struct DebertaTests {
         expectTensorClose(hf, g.floats("logits"), rtol: 1e-4, atolScale: 1e-5, "\(name) merged (transformers)")
     }
 
+    @Test("a directory with pytorch_model.bin only: the error names the conversion command, and that command works")
+    func pytorchBin() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("deberta-bin-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixture = ModelFixtures.root.appendingPathComponent("tiny-deberta-v3").path
+        try FileManager.default.copyItem(atPath: fixture + "/config.json", toPath: dir + "/config.json")
+        guard let python = PythonReference.interpreter else {
+            try Data([0x80, 0x02]).write(to: URL(fileURLWithPath: dir + "/pytorch_model.bin"))
+            #expect { try ModelDirectory(path: dir) } throws: { "\($0)".contains("python3 scripts/convert_to_safetensors.py \(dir)") }
+            return
+        }
+        // A real pytorch_model.bin of the fixture's weights (torch.save of its state dict).
+        _ = try PythonReference.run(python, ["-c", "import torch, sys; from safetensors.torch import load_file; "
+            + "torch.save(load_file(sys.argv[1]), sys.argv[2])", fixture + "/model.safetensors", dir + "/pytorch_model.bin"])
+        #expect { try ModelDirectory(path: dir) } throws: { "\($0)".contains("python3 scripts/convert_to_safetensors.py \(dir)") }
+        _ = try PythonReference.run(python, ["scripts/convert_to_safetensors.py", dir])
+        let converted = try SafeTensorsFile(path: dir + "/model.safetensors"), original = try SafeTensorsFile(path: fixture + "/model.safetensors")
+        #expect(converted.names.sorted() == original.names.sorted())
+        for n in original.names { #expect(try converted.floats(n) == original.floats(n), "\(n)") }
+        _ = try ModelDirectory(path: dir)
+    }
+
     @Test("DeBERTa options the encoder does not implement are refused, naming the key")
     func refusals() throws {
         func expectError(_ extra: String, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) throws {

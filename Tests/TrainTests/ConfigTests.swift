@@ -87,6 +87,24 @@ struct ConfigTests {
         #expect(mrpc.train.warmupRatio == 0.1 && mrpc.train.warmupSteps == 0)
     }
 
+    @Test("configs/deberta-v3 carry the paper's Table 9 recipe: lr, epochs, dropout, γ, batch 32, on DeBERTaV3-base")
+    func debertaConfigs() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/deberta-v3").path
+        // The paper's Table 9 (docs/DESIGN.md §9): lr, epochs, dropout, γ.
+        let table: [String: (Double, Double, Double, Double)] = [
+            "cola": (5e-4, 25, 0.5, 0.1), "sst2": (8e-4, 24, 0.1, 0), "mrpc": (1e-3, 30, 0.1, 0), "qqp": (8e-4, 20, 0.1, 0.15),
+            "stsb": (2.2e-3, 25, 0.1, 0.2), "mnli": (5e-4, 7, 0.1, 0.15), "qnli": (1.2e-3, 6, 0.1, 0.1), "rte": (1.2e-3, 50, 0.3, 0.2)]
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.count == table.count)
+        for (task, (lr, epochs, dropout, gamma)) in table {
+            let c = try TrainConfig.load(file: dir + "/\(task).yaml")
+            #expect(c.task == task && c.model == "models/deberta-v3-base" && c.train.batchSize == 32, "\(task)")
+            #expect(c.train.lr == lr && c.train.epochs == epochs && c.head.classifierDropout == dropout && c.train.orthGamma == gamma,
+                    "\(task): lr \(c.train.lr), epochs \(c.train.epochs), dropout \(c.head.classifierDropout), γ \(c.train.orthGamma)")
+            #expect(c.adapter.type == "dcft" && c.adapter.options["kernel"] == 8, "\(task)")
+        }
+    }
+
     @Test("linear warmup then linear decay, as transformers' get_linear_schedule_with_warmup")
     func schedule() {
         let s = LinearSchedule(peak: 1e-3, total: 100, warmupSteps: 10)

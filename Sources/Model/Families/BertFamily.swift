@@ -6,9 +6,7 @@ public struct BertFamily: EncoderFamily {
     public var defaultPadTokenID: Int { 0 }
 
     public func positions(_ inputIDs: [Int32], batch: Int, length: Int, padTokenID: Int) -> [Int32] {
-        var pos = [Int32](repeating: 0, count: batch * length)
-        for b in 0..<batch { for t in 0..<length { pos[b * length + t] = Int32(t) } }
-        return pos
+        Self.sequentialPositions(batch: batch, length: length)
     }
 
     /// `logits = classifier(dropout(tanh(pooler(h[CLS]))))`.

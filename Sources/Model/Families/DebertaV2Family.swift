@@ -23,9 +23,7 @@ public struct DebertaV2Family: EncoderFamily {
     }
 
     public func positions(_ inputIDs: [Int32], batch: Int, length: Int, padTokenID: Int) -> [Int32] {
-        var pos = [Int32](repeating: 0, count: batch * length)
-        for b in 0..<batch { for t in 0..<length { pos[b * length + t] = Int32(t) } }
-        return pos
+        Self.sequentialPositions(batch: batch, length: length)
     }
 
     public var head: HeadLayout {

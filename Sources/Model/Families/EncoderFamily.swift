@@ -38,6 +38,13 @@ extension EncoderFamily {
         ("attention.self.query", "attention.self.key", "attention.self.value")
     }
     public func disentangledConfig(_ json: [String: Any], file: String) throws -> DisentangledConfig? { nil }
+
+    /// Positions `0 ..< length` in every row of a `[batch × length]` batch (BERT, DeBERTa).
+    public static func sequentialPositions(batch: Int, length: Int) -> [Int32] {
+        var pos = [Int32](repeating: 0, count: batch * length)
+        for b in 0..<batch { for t in 0..<length { pos[b * length + t] = Int32(t) } }
+        return pos
+    }
 }
 
 /// How a family's sequence-classification head is laid out on the first token's state `h`:
