@@ -7,7 +7,8 @@
 #      fp32 → bf16 conversion);
 #   2. PyTorch's own matmul in fp32 and bf16 (its bundled oneDNN);
 #   3. PyTorch's training step (LoRA r=1, MiniLM, 32 × 128) in fp32 and under bf16 autocast.
-# Results: bench/results/bf16/feasibility.md. Needs libdnnl-dev (launch/install-deps.sh) and torch.
+# Results: bench/results/bf16/feasibility.md. Needs oneDNN (apt-get install libdnnl-dev; not a dcft dependency)
+# and torch (launch/install-deps.sh --python).
 #   bash bench/bf16_feasibility.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

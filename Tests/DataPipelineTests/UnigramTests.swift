@@ -99,30 +99,8 @@ struct UnigramTests {
     /// whitespace, unknown characters. Through tokenizer.json only (both paths share the pipeline).
     @Test("Unicode sweep matches Hugging Face")
     func sweep() throws {
-        let tokenizer = try Self.load(.tokenizerJSON)
-        let sections = try GoldenSection.read(Fixtures.goldens.appendingPathComponent("unigram-sweep.txt"))
-        let block = try #require(UInt32(sections.first?["block"] ?? ""))
-        let ranges = try #require(sections.first?["ranges"]).split(separator: ",").map { range in
-            let bounds = range.split(separator: "-").map { UInt32($0, radix: 16)! }
-            return (bounds[0], bounds[1])
-        }
-        let section = try #require(sections.first { $0["tokenizer"] == "deberta-unigram" })
-        var expected: [UInt32: Substring] = [:]
-        for row in section.rows {
-            let parts = row.split(separator: " ")
-            expected[UInt32(parts[0], radix: 16)!] = parts[1]
-        }
-        var starts: [(UInt32, UInt32)] = []
-        for (lo0, hi0) in ranges {
-            for lo in stride(from: lo0, through: hi0, by: Int(block)) { starts.append((lo, min(lo + block - 1, hi0))) }
-        }
-        #expect(starts.count == expected.count)
-        let hashes = tokenizer.parallelMap(count: starts.count, threads: 2) { session, i -> String in
-            let ids = session.tokenize(UnicodeSweepTests.sweepText(starts[i].0, starts[i].1))
-            return goldenHash(Encoding(inputIDs: ids, tokenTypeIDs: [Int32](repeating: 0, count: ids.count)), k: 0)
-        }
-        let failures = zip(starts, hashes).filter { expected[$0.0.0].map(String.init) != $0.1 }.map { String($0.0.0, radix: 16) }
-        #expect(failures.isEmpty, "blocks differing from Hugging Face: \(failures.count): \(failures.prefix(60))")
+        try UnicodeSweepTests.check(try Self.load(.tokenizerJSON), golden: "unigram-sweep.txt", section: "deberta-unigram",
+                                    label: "deberta-unigram")
     }
 
     struct TortureCase {
