@@ -90,8 +90,9 @@ extension Trainer {
                 try saveCheckpoint(isBest: false)
                 clock.reset()
             case .none:
-                // Preemption (every rank learned it in this step's allreduce): checkpoint and stop.
-                if r.stopRequested {
+                // Preemption (every rank learned it in this step's allreduce): checkpoint and stop
+                // (after the last step the run is simply finished).
+                if r.stopRequested && step < totalSteps {
                     flushRecords()
                     try saveCheckpoint(isBest: false)
                     preempted = true
