@@ -132,8 +132,9 @@ def swift_name(n):
     return n.replace(".base.", ".")
 
 
-def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalty="reference", full=False,
-         lora_r=4, lora_alpha=8.0):
+def build(case, arch, labels, adapter, d=8, s=None, alpha=32.0, full=False, lora_r=4, lora_alpha=8.0):
+    """The case's model (shared tiny weights, the adapter written as the reference writes it) and
+    its trainable tensors under dcft's names."""
     torch.manual_seed(zlib.crc32(case.encode()))
     make_config, cls, enc_name, modules, uses_types, _, lengths = ARCHS[arch]
     cfg = make_config(labels)
@@ -171,6 +172,13 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
         if "classifier" in n or "pooler" in n:
             p.requires_grad_(True)
     trainable = [(swift_name(n), p) for n, p in model.named_parameters() if p.requires_grad]
+    return model, enc, trainable, wdir
+
+
+def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalty="reference", full=False,
+         lora_r=4, lora_alpha=8.0):
+    make_config, cls, enc_name, modules, uses_types, _, lengths = ARCHS[arch]
+    model, enc, trainable, wdir = build(case, arch, labels, adapter, d, s, alpha, full, lora_r, lora_alpha)
 
     ids, types, mask = batch(arch, lengths=lengths)
     if labels == 1:
@@ -222,6 +230,58 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
     print(f"{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f}, {len(trainable)} trainable tensors")
 
 
+def trajectory(case, arch, labels, adapter, steps=50, accumulation=2, lr=5e-3, warmup=5, max_norm=1.0, gamma=0.1,
+               penalty="reference", d=8, full=False, lora_r=4, lora_alpha=8.0):
+    """The whole recipe for `steps` optimizer steps in PyTorch, dropout off: four fixed micro-batches
+    cycled, `accumulation` per step (each micro-batch's mean loss / accumulation), the orthogonality
+    penalty once per step, global-norm clipping (torch.nn.utils.clip_grad_norm_), AdamW with weight
+    decay off for biases and LayerNorm, transformers' linear warm-up and decay. Writes
+    goldens/trajectory-CASE.json: the micro-batches, initial trainable tensors, the loss of every
+    step and the final trainable tensors."""
+    from transformers import get_linear_schedule_with_warmup
+    _, _, _, _, uses_types, _, lengths = ARCHS[arch]
+    model, enc, trainable, wdir = build(case, arch, labels, adapter, d, None, 32.0, full, lora_r, lora_alpha)
+    batches = []
+    for k in range(4):
+        ids, types, mask = batch(arch, lengths=lengths, seed=10 + k)
+        g = torch.Generator().manual_seed(100 + k)
+        y = torch.rand(3, generator=g) * 5 if labels == 1 else torch.randint(0, labels, (3,), generator=g)
+        batches.append((ids, types, mask, y))
+    init = {n: p.detach().clone() for n, p in trainable}
+    decay = [p for n, p in trainable if not (n.endswith("bias") or "LayerNorm" in n)]
+    no_decay = [p for n, p in trainable if n.endswith("bias") or "LayerNorm" in n]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    sched = get_linear_schedule_with_warmup(opt, warmup, steps)
+    params = [p for _, p in trainable]
+    losses = []
+    for step in range(steps):
+        total = torch.zeros(())
+        for m in range(accumulation):
+            ids, types, mask, y = batches[(step * accumulation + m) % len(batches)]
+            out = model(input_ids=ids, token_type_ids=types if uses_types else None, attention_mask=mask, labels=y)
+            total = total + out.loss / accumulation
+        total = total + gamma * orth_penalty(model, penalty)
+        total.backward()
+        losses.append(total.item())
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        opt.step(); sched.step(); opt.zero_grad()
+
+    def flat(t):
+        return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
+
+    golden = {"case": case, "arch": arch, "weights": wdir.name, "num_labels": labels, "adapter": adapter, "full": full,
+              "kernel": d, "stride": d, "alpha": 32.0, "gamma": gamma, "penalty": penalty, "lora_rank": lora_r,
+              "lora_alpha": lora_alpha, "steps": steps, "accumulation": accumulation, "lr": lr, "warmup": warmup,
+              "max_grad_norm": max_norm,
+              "batches": [{"batch": list(b[0].shape), "input_ids": flat(b[0]), "token_type_ids": flat(b[1]),
+                           "attention_mask": flat(b[2]), "labels": flat(b[3])} for b in batches],
+              "init": {n: flat(v) for n, v in init.items()}, "losses": losses,
+              "final": {n: flat(p) for n, p in trainable}}
+    (ROOT / "goldens" / f"trajectory-{case}.json").write_text(json.dumps(golden))
+    print(f"trajectory-{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f} over {steps} steps")
+
+
 if __name__ == "__main__":
     only = sys.argv[1] if len(sys.argv) > 1 else ""   # e.g. "deberta": only the cases starting with it
     _make = make
@@ -255,3 +315,8 @@ if __name__ == "__main__":
                            "bucket": make_log_bucket_position(r, buckets, max_pos).long().tolist()})
         (ROOT / "goldens" / "deberta-buckets.json").write_text(json.dumps(tables))
         print("deberta-buckets: written")
+    for args in [("bert-dcft-d8", "bert", 3, "dcft"), ("bert-lora-r4", "bert", 3, "lora"), ("roberta-dcft-d8", "roberta", 2, "dcft")]:
+        if ("trajectory-" + args[0]).startswith(only) or only == "":
+            trajectory(*args)
+    if "trajectory-bert-full".startswith(only) or only == "":
+        trajectory("bert-full", "bert", 3, "none", full=True, gamma=0.0, lr=1e-3)
