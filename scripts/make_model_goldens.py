@@ -282,6 +282,66 @@ def trajectory(case, arch, labels, adapter, steps=50, accumulation=2, lr=5e-3, w
     print(f"trajectory-{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f} over {steps} steps")
 
 
+def trajectory_dropout(case, arch, labels, adapter, p=0.1, seeds=8, steps=50, accumulation=2, lr=5e-3, warmup=5,
+                       max_norm=1.0, gamma=0.1, penalty="reference", d=8):
+    """The trajectory recipe with dropout p on (hidden, attention, classifier) for `seeds` dropout
+    seeds from the same initial tensors: each seed's per-step losses (dcft's masks differ from
+    torch's by design, so the two are compared as distributions). Writes
+    goldens/trajectory-dropout-CASE.json."""
+    from transformers import get_linear_schedule_with_warmup
+    _, _, _, _, uses_types, _, lengths = ARCHS[arch]
+    model, enc, trainable, wdir = build(case, arch, labels, adapter, d, None, 32.0, False)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = p
+    model.train()
+    batches = []
+    for k in range(4):
+        ids, types, mask = batch(arch, lengths=lengths, seed=10 + k)
+        g = torch.Generator().manual_seed(100 + k)
+        y = torch.rand(3, generator=g) * 5 if labels == 1 else torch.randint(0, labels, (3,), generator=g)
+        batches.append((ids, types, mask, y))
+    init = {n: p_.detach().clone() for n, p_ in trainable}
+    params = [p_ for _, p_ in trainable]
+    curves = []
+    for seed in range(seeds):
+        with torch.no_grad():
+            for n, p_ in trainable:
+                p_.copy_(init[n])
+        decay = [p_ for n, p_ in trainable if not (n.endswith("bias") or "LayerNorm" in n)]
+        no_decay = [p_ for n, p_ in trainable if n.endswith("bias") or "LayerNorm" in n]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                                lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        sched = get_linear_schedule_with_warmup(opt, warmup, steps)
+        torch.manual_seed(1000 + seed)
+        losses = []
+        for step in range(steps):
+            total = torch.zeros(())
+            for m in range(accumulation):
+                ids, types, mask, y = batches[(step * accumulation + m) % len(batches)]
+                out = model(input_ids=ids, token_type_ids=types if uses_types else None, attention_mask=mask, labels=y)
+                total = total + out.loss / accumulation
+            total = total + gamma * orth_penalty(model, penalty)
+            total.backward()
+            losses.append(total.item())
+            torch.nn.utils.clip_grad_norm_(params, max_norm)
+            opt.step(); sched.step(); opt.zero_grad()
+        curves.append(losses)
+
+    def flat(t):
+        return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
+
+    golden = {"case": case, "arch": arch, "weights": wdir.name, "num_labels": labels, "adapter": adapter, "full": False,
+              "kernel": d, "stride": d, "alpha": 32.0, "gamma": gamma, "penalty": penalty, "lora_rank": 4, "lora_alpha": 8.0,
+              "steps": steps, "accumulation": accumulation, "lr": lr, "warmup": warmup, "max_grad_norm": max_norm,
+              "dropout": p, "batches": [{"batch": list(b[0].shape), "input_ids": flat(b[0]), "token_type_ids": flat(b[1]),
+                                         "attention_mask": flat(b[2]), "labels": flat(b[3])} for b in batches],
+              "init": {n: flat(v) for n, v in init.items()}, "curves": curves}
+    (ROOT / "goldens" / f"trajectory-dropout-{case}.json").write_text(json.dumps(golden))
+    last = [sum(c[-10:]) / 10 for c in curves]
+    print(f"trajectory-dropout-{case}: last-10-step mean loss over {seeds} seeds {sum(last) / len(last):.4f}")
+
+
 if __name__ == "__main__":
     only = sys.argv[1] if len(sys.argv) > 1 else ""   # e.g. "deberta": only the cases starting with it
     _make = make
@@ -320,3 +380,5 @@ if __name__ == "__main__":
             trajectory(*args)
     if "trajectory-bert-full".startswith(only) or only == "":
         trajectory("bert-full", "bert", 3, "none", full=True, gamma=0.0, lr=1e-3)
+    if "trajectory-dropout-bert-dcft-d8".startswith(only) or only == "":
+        trajectory_dropout("bert-dcft-d8", "bert", 3, "dcft")

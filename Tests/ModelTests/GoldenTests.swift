@@ -150,23 +150,8 @@ struct TrajectoryTests {
     func trajectory(name: String) throws {
         let g = try Golden("trajectory-" + name)
         let model = try goldenModel(g)
+        let (step, schedule, batches) = Self.recipe(g, model)
         let accumulation = g.int("accumulation"), steps = g.int("steps")
-        let batches: [Batch] = (g.json["batches"] as! [[String: Any]]).map { j in
-            let shape = j["batch"] as! [Int]
-            var b = Batch(rows: shape[0], length: shape[1], padID: 0)
-            func ints(_ k: String) -> [Int32] { (j[k] as! [NSNumber]).map(\.int32Value) }
-            b.inputIDs = ints("input_ids"); b.tokenTypeIDs = ints("token_type_ids")
-            b.attentionMask = ints("attention_mask").map(Float.init)
-            b.lengths = (0..<shape[0]).map { r in b.attentionMask[(r * shape[1])..<((r + 1) * shape[1])].filter { $0 > 0 }.count }
-            b.labels = (j["labels"] as! [NSNumber]).map(\.floatValue)
-            return b
-        }
-        let opt = AdamW(store: model.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
-        let settings = TrainingStep.Settings(accumulation: accumulation, perRankExamples: batches[0].rows * accumulation,
-                                             penalty: OrthogonalityPenalty(rawValue: g.string("penalty"))!,
-                                             gamma: Float(g.double("gamma")), maxGradNorm: g.double("max_grad_norm"))
-        let step = TrainingStep(model: model, optimizer: opt, reducer: LocalReducer(), settings: settings)
-        let schedule = LinearSchedule(peak: g.double("lr"), total: steps, warmupSteps: g.int("warmup"), warmupRatio: 0)
         let want = (g.json["losses"] as! [NSNumber]).map(\.doubleValue)
         var rng = SeededRNG(seed: 0)
         var worst = 0.0
@@ -183,6 +168,61 @@ struct TrajectoryTests {
         // that Adam turns into steps of random sign: meaningless to compare (and ~1e-7 in size).
         for (tensor, values) in g.tensors("final").sorted(by: { $0.key < $1.key }) where !tensor.hasSuffix("attention.self.key.bias") {
             expectTensorClose(model.store.get(tensor), values, rtol: 1e-3, atolScale: 1e-4, "\(name) final \(tensor)")
+        }
+    }
+
+    /// The golden's training step (accumulation, penalty, clipping, AdamW with masked decay), its
+    /// learning-rate schedule and its micro-batches.
+    static func recipe(_ g: Golden, _ model: SequenceClassifier) -> (TrainingStep, LinearSchedule, [Batch]) {
+        let batches: [Batch] = (g.json["batches"] as! [[String: Any]]).map { j in
+            let shape = j["batch"] as! [Int]
+            var b = Batch(rows: shape[0], length: shape[1], padID: 0)
+            func ints(_ k: String) -> [Int32] { (j[k] as! [NSNumber]).map(\.int32Value) }
+            b.inputIDs = ints("input_ids"); b.tokenTypeIDs = ints("token_type_ids")
+            b.attentionMask = ints("attention_mask").map(Float.init)
+            b.lengths = (0..<shape[0]).map { r in b.attentionMask[(r * shape[1])..<((r + 1) * shape[1])].filter { $0 > 0 }.count }
+            b.labels = (j["labels"] as! [NSNumber]).map(\.floatValue)
+            return b
+        }
+        let accumulation = g.int("accumulation")
+        let opt = AdamW(store: model.store, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+        let settings = TrainingStep.Settings(accumulation: accumulation, perRankExamples: batches[0].rows * accumulation,
+                                             penalty: OrthogonalityPenalty(rawValue: g.string("penalty"))!,
+                                             gamma: Float(g.double("gamma")), maxGradNorm: g.double("max_grad_norm"))
+        let step = TrainingStep(model: model, optimizer: opt, reducer: LocalReducer(), settings: settings)
+        return (step, LinearSchedule(peak: g.double("lr"), total: g.int("steps"), warmupSteps: g.int("warmup")), batches)
+    }
+
+    /// With dropout (0.1 on hidden states, attention and the classifier) dcft's masks differ from
+    /// PyTorch's by design, so the curves are compared as distributions over 8 dropout seeds each:
+    /// the mean loss of the first and of the last 10 steps must agree within 3 standard errors of
+    /// their difference (Welch). A wrong dropout scale or placement moves these means by many.
+    @Test("with dropout: loss curves over 8 seeds agree with PyTorch's in distribution (DCFT on BERT)")
+    func dropoutTrajectory() throws {
+        let g = try Golden("trajectory-dropout-bert-dcft-d8")
+        let p = g.double("dropout"), steps = g.int("steps"), accumulation = g.int("accumulation")
+        let theirs = (g.json["curves"] as! [[NSNumber]]).map { $0.map(\.doubleValue) }
+        var ours: [[Double]] = []
+        for seed in 0..<theirs.count {
+            let model = try goldenModel(g, dropout: p)
+            let (step, schedule, batches) = Self.recipe(g, model)
+            var rng = SeededRNG(seed: UInt64(1000 + seed))
+            ours.append(try (0..<steps).map { s in
+                let micro = (0..<accumulation).map { batches[(s * accumulation + $0) % batches.count] }
+                return try step.run(micro, step: s, lr: schedule.lr(at: s), rng: &rng).loss
+            })
+        }
+        func stats(_ curves: [[Double]], _ range: Range<Int>) -> (mean: Double, variance: Double) {
+            let xs = curves.map { c in range.map { c[$0] }.reduce(0, +) / Double(range.count) }
+            let m = xs.reduce(0, +) / Double(xs.count)
+            return (m, xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1))
+        }
+        for (what, range) in [("first 10 steps", 0..<10), ("last 10 steps", (steps - 10)..<steps)] {
+            let a = stats(ours, range), b = stats(theirs, range)
+            let se = ((a.variance + b.variance) / Double(theirs.count)).squareRoot()
+            print(String(format: "TRAJECTORY dropout %@: dcft %.4f, PyTorch %.4f, difference %.4f = %.2f standard errors",
+                         what, a.mean, b.mean, a.mean - b.mean, abs(a.mean - b.mean) / max(se, 1e-12)))
+            #expect(abs(a.mean - b.mean) <= 3 * se + 1e-6, "\(what): dcft \(a.mean) vs PyTorch \(b.mean) (standard error \(se))")
         }
     }
 }
