@@ -86,6 +86,9 @@ let package = Package(
             dependencies: ["TensorCore", "Collectives", "HDF5Kit", "DataPipeline", "Model", "Train", "CCPUCheck",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast + (targetCPU == ["-target-cpu", "haswell"] ? [.define("DCFT_BASELINE_X86_64_V3")] : [])),
+        // The seeded mutation fuzzer of every reader of untrusted input (bench/fuzz.sh; a short run in the tests).
+        .executableTarget(name: "dcft-fuzz", dependencies: ["DataPipeline", "HDF5Kit", "Model", "TensorCore", "Train"],
+                          swiftSettings: strict),
         // Small MPI program the Collectives tests launch under `mpirun -np 2/3`.
         .executableTarget(name: "mpi-selftest", dependencies: ["Collectives"], swiftSettings: strict),
 
@@ -100,7 +103,7 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"], swiftSettings: strict),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Train", "TensorCore", "DataPipeline"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["Model", "DataPipeline", "TensorCore", "TestSupport", "dcft"], swiftSettings: strict),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft", "toy-adapter-train", "CCPUCheck"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Model", "DataPipeline", "TensorCore", "TestSupport", "dcft", "toy-adapter-train", "CCPUCheck", "dcft-fuzz"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5Kit"],
                     exclude: ["Fixtures"], swiftSettings: strict),
     ],

@@ -93,6 +93,8 @@ public struct JSONLReader: Sendable {
             guard let s = obj[pairField] as? String else {
                 throw DataError(file: file, line: line, problem: "missing string field \"\(pairField)\"\(because)")
             }
+            // An empty second text is refused as the GLUE reader refuses an empty hypothesis (found by dcft-fuzz).
+            guard !s.isEmpty else { throw DataError(file: file, line: line, problem: "empty string field \"\(pairField)\"") }
             b = s
         }
         if let f = forbiddenField, obj[f] != nil {

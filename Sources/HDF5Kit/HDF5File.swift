@@ -45,29 +45,31 @@ public final class HDF5File {
     /// Opens an existing file. A missing file, a file that is not HDF5, and a
     /// truncated or corrupted file each give an `HDF5Error` that says which.
     public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
-        HDF5Library.quiet()
-        _ = HDF5Library.silenced
-        if access(path, F_OK) != 0 {
-            throw HDF5Error(file: path, object: "", message: "no such file", stack: [])
+        try HDF5ReadWatch.guarded("\(path)") {
+            HDF5Library.quiet()
+            _ = HDF5Library.silenced
+            if access(path, F_OK) != 0 {
+                throw HDF5Error(file: path, object: "", message: "no such file", stack: [])
+            }
+            if access(path, writable ? (R_OK | W_OK) : R_OK) != 0 {
+                throw HDF5Error(file: path, object: "", message: "permission denied", stack: [])
+            }
+            let isHDF5 = H5Fis_hdf5(path)
+            if isHDF5 == 0 {
+                throw HDF5Error(file: path, object: "", message: "not an HDF5 file (no HDF5 signature found)", stack: [])
+            }
+            let id = H5Fopen(path, writable ? dcft_h5f_acc_rdwr() : dcft_h5f_acc_rdonly(), dcft_h5p_default())
+            if id < 0 || isHDF5 < 0 {
+                if id >= 0 { H5Fclose(id) }
+                let stack = HDF5Library.takeErrorStack()
+                let truncated = stack.contains { $0.contains("truncated") }
+                throw HDF5Error(file: path, object: "",
+                                message: truncated ? "the file is truncated (shorter than its HDF5 metadata says)"
+                                                   : "cannot open: the file is corrupted or unreadable",
+                                stack: stack)
+            }
+            return HDF5File(path: path, id: id, writable: writable)
         }
-        if access(path, writable ? (R_OK | W_OK) : R_OK) != 0 {
-            throw HDF5Error(file: path, object: "", message: "permission denied", stack: [])
-        }
-        let isHDF5 = H5Fis_hdf5(path)
-        if isHDF5 == 0 {
-            throw HDF5Error(file: path, object: "", message: "not an HDF5 file (no HDF5 signature found)", stack: [])
-        }
-        let id = H5Fopen(path, writable ? dcft_h5f_acc_rdwr() : dcft_h5f_acc_rdonly(), dcft_h5p_default())
-        if id < 0 || isHDF5 < 0 {
-            if id >= 0 { H5Fclose(id) }
-            let stack = HDF5Library.takeErrorStack()
-            let truncated = stack.contains { $0.contains("truncated") }
-            throw HDF5Error(file: path, object: "",
-                            message: truncated ? "the file is truncated (shorter than its HDF5 metadata says)"
-                                               : "cannot open: the file is corrupted or unreadable",
-                            stack: stack)
-        }
-        return HDF5File(path: path, id: id, writable: writable)
     }
 
     /// The root group "/".

@@ -38,37 +38,43 @@ extension HDF5Group {
 
     /// Shape of dataset `name`.
     public func shape(of name: String) throws -> [Int] {
-        HDF5Library.quiet()
-        let dset = try openDataset(name)
-        defer { H5Dclose(dset) }
-        return try datasetShape(dset, name)
+        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+            HDF5Library.quiet()
+            let dset = try openDataset(name)
+            defer { H5Dclose(dset) }
+            return try datasetShape(dset, name)
+        }
     }
 
     /// The stored element type of `name` ("float32", "int8", ...).
     public func storedType(of name: String) throws -> String {
-        HDF5Library.quiet()
-        let dset = try openDataset(name)
-        defer { H5Dclose(dset) }
-        let t = H5Dget_type(dset)
-        defer { H5Tclose(t) }
-        return describeType(t)
+        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+            HDF5Library.quiet()
+            let dset = try openDataset(name)
+            defer { H5Dclose(dset) }
+            let t = H5Dget_type(dset)
+            defer { H5Tclose(t) }
+            return describeType(t)
+        }
     }
 
     /// Reads a whole dataset. The stored type must be exactly `T`: no silent conversion.
     public func read<T: HDF5Scalar>(_ name: String, as: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
-        HDF5Library.quiet()
-        let dset = try openDataset(name)
-        defer { H5Dclose(dset) }
-        try checkType(dset, name, T.self)
-        let shape = try datasetShape(dset, name)
-        var values = [T](repeating: T.hdf5Zero, count: shape.reduce(1, *))
-        if !values.isEmpty {
-            let rc = values.withUnsafeMutableBytes {
-                H5Dread(dset, T.hdf5Type, dcft_h5s_all(), dcft_h5s_all(), dcft_h5p_default(), $0.baseAddress)
+        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+            HDF5Library.quiet()
+            let dset = try openDataset(name)
+            defer { H5Dclose(dset) }
+            try checkType(dset, name, T.self)
+            let shape = try datasetShape(dset, name)
+            var values = [T](repeating: T.hdf5Zero, count: shape.reduce(1, *))
+            if !values.isEmpty {
+                let rc = values.withUnsafeMutableBytes {
+                    H5Dread(dset, T.hdf5Type, dcft_h5s_all(), dcft_h5s_all(), dcft_h5p_default(), $0.baseAddress)
+                }
+                if rc < 0 { throw error(name, "read failed (truncated or corrupted data)") }
             }
-            if rc < 0 { throw error(name, "read failed (truncated or corrupted data)") }
+            return (shape, values)
         }
-        return (shape, values)
     }
 
     /// Reads rows `rows` of the first dimension (a hyperslab; other dimensions whole).
@@ -94,21 +100,23 @@ extension HDF5Group {
     /// Reads rows `rows` of 1-D or N-D dataset `name` into `buffer`, which must hold
     /// exactly `rows.count × (product of the other dimensions)` elements. No allocation.
     public func readRows<T: HDF5Scalar>(_ name: String, rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws {
-        HDF5Library.quiet()
-        let dset = try openDataset(name)
-        defer { H5Dclose(dset) }
-        try checkType(dset, name, T.self)
-        let full = try datasetShape(dset, name)
-        guard !full.isEmpty, rows.lowerBound >= 0, rows.upperBound <= full[0] else {
-            throw HDF5Error(file: file.path, object: fullPath(name),
-                            message: "rows \(rows.lowerBound)..<\(rows.upperBound) outside the dataset's \(full.first ?? 0) rows", stack: [])
+        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+            HDF5Library.quiet()
+            let dset = try openDataset(name)
+            defer { H5Dclose(dset) }
+            try checkType(dset, name, T.self)
+            let full = try datasetShape(dset, name)
+            guard !full.isEmpty, rows.lowerBound >= 0, rows.upperBound <= full[0] else {
+                throw HDF5Error(file: file.path, object: fullPath(name),
+                                message: "rows \(rows.lowerBound)..<\(rows.upperBound) outside the dataset's \(full.first ?? 0) rows", stack: [])
+            }
+            let need = rows.count * full.dropFirst().reduce(1, *)
+            guard buffer.count == need else {
+                throw HDF5Error(file: file.path, object: fullPath(name), message: "buffer holds \(buffer.count) elements, rows need \(need)", stack: [])
+            }
+            if need == 0 { return }
+            try readHyperslab(dset, name, full: full, rows: rows, into: UnsafeMutableRawPointer(buffer.baseAddress!), T.self)
         }
-        let need = rows.count * full.dropFirst().reduce(1, *)
-        guard buffer.count == need else {
-            throw HDF5Error(file: file.path, object: fullPath(name), message: "buffer holds \(buffer.count) elements, rows need \(need)", stack: [])
-        }
-        if need == 0 { return }
-        try readHyperslab(dset, name, full: full, rows: rows, into: UnsafeMutableRawPointer(buffer.baseAddress!), T.self)
     }
 
     // MARK: helpers

@@ -68,24 +68,26 @@ public final class HDF5Group {
 
     /// Names of the direct children, in name order, with their kind.
     public func children() throws -> [(name: String, kind: ObjectKind)] {
-        HDF5Library.quiet()
-        var info = H5G_info_t()
-        if H5Gget_info(id, &info) < 0 { throw error(".", "cannot list group") }
-        var out: [(String, ObjectKind)] = []
-        for i in 0..<info.nlinks {
-            let len = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, dcft_h5p_default())
-            if len < 0 { throw error(".", "cannot read child name \(i)") }
-            var buf = [CChar](repeating: 0, count: Int(len) + 1)
-            H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(len) + 1, dcft_h5p_default())
-            let name = String(cString: buf)
-            var oinfo = H5O_info_t()
-            var kind = ObjectKind.other
-            if H5Oget_info_by_name2(id, name, &oinfo, UInt32(H5O_INFO_BASIC), dcft_h5p_default()) >= 0 {
-                kind = oinfo.type == H5O_TYPE_GROUP ? .group : oinfo.type == H5O_TYPE_DATASET ? .dataset : .other
+        try HDF5ReadWatch.guarded("\(file.path) (members of \(path))") {
+            HDF5Library.quiet()
+            var info = H5G_info_t()
+            if H5Gget_info(id, &info) < 0 { throw error(".", "cannot list group") }
+            var out: [(String, ObjectKind)] = []
+            for i in 0..<info.nlinks {
+                let len = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, dcft_h5p_default())
+                if len < 0 { throw error(".", "cannot read child name \(i)") }
+                var buf = [CChar](repeating: 0, count: Int(len) + 1)
+                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(len) + 1, dcft_h5p_default())
+                let name = String(cString: buf)
+                var oinfo = H5O_info_t()
+                var kind = ObjectKind.other
+                if H5Oget_info_by_name2(id, name, &oinfo, UInt32(H5O_INFO_BASIC), dcft_h5p_default()) >= 0 {
+                    kind = oinfo.type == H5O_TYPE_GROUP ? .group : oinfo.type == H5O_TYPE_DATASET ? .dataset : .other
+                }
+                out.append((name, kind))
             }
-            out.append((name, kind))
+            return out
         }
-        return out
     }
 
     /// Opens any object (group or dataset) by relative path; "." is this group.

@@ -112,6 +112,13 @@ public struct Checkpoint {
             for child in try g.children() { d[child.name] = try g.read(child.name, as: Float.self).values }
             c[keyPath: keyPath] = d
         }
+        // The three groups hold the same tensors with the same sizes (a file that disagrees is
+        // corrupt, whatever its version: found by dcft-fuzz on version-1 files, which carry no digests).
+        for (group, d) in [("adam_m", c.adamM), ("adam_v", c.adamV)] {
+            guard Set(d.keys) == Set(c.params.keys), d.allSatisfy({ c.params[$0.key]?.count == $0.value.count }) else {
+                throw CheckpointError(file: path, problem: "is corrupt: \(group) does not hold the same tensors and sizes as params")
+            }
+        }
         let rng = try r.read("rng_states", as: UInt64.self)
         guard rng.shape == [c.worldSize, 4] else { throw CheckpointError(file: path, problem: "rng_states has shape \(rng.shape), expected [\(c.worldSize), 4]") }
         c.rngStates = (0..<c.worldSize).map { Array(rng.values[$0 * 4..<$0 * 4 + 4]) }
