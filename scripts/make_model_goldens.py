@@ -127,6 +127,10 @@ def orth_penalty(model, kind):
     return e.abs().mean() if kind == "reference" else (e * e).sum()
 
 
+def flat(t):  # 9 significant digits round-trip every float32 exactly
+    return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
+
+
 def swift_name(n):
     n = n.replace("base_model.model.", "").replace(".default", "").replace(".modules_to_save", "")
     return n.replace(".base.", ".")
@@ -210,9 +214,6 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
         t.backward()
         losses.append(t.item())
 
-    def flat(t):  # 9 significant digits round-trip every float32 exactly
-        return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
-
     golden = {
         "case": case, "arch": arch, "weights": wdir.name, "num_labels": labels, "adapter": adapter, "full": full,
         "kernel": d, "stride": s or d, "alpha": alpha, "r": 8, "gamma": gamma, "penalty": penalty,
@@ -230,24 +231,23 @@ def make(case, arch, labels, adapter, d=8, s=None, alpha=32.0, gamma=0.1, penalt
     print(f"{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f}, {len(trainable)} trainable tensors")
 
 
-def trajectory(case, arch, labels, adapter, steps=50, accumulation=2, lr=5e-3, warmup=5, max_norm=1.0, gamma=0.1,
-               penalty="reference", d=8, full=False, lora_r=4, lora_alpha=8.0):
-    """The whole recipe for `steps` optimizer steps in PyTorch, dropout off: four fixed micro-batches
-    cycled, `accumulation` per step (each micro-batch's mean loss / accumulation), the orthogonality
-    penalty once per step, global-norm clipping (torch.nn.utils.clip_grad_norm_), AdamW with weight
-    decay off for biases and LayerNorm, transformers' linear warm-up and decay. Writes
-    goldens/trajectory-CASE.json: the micro-batches, initial trainable tensors, the loss of every
-    step and the final trainable tensors."""
-    from transformers import get_linear_schedule_with_warmup
-    _, _, _, _, uses_types, _, lengths = ARCHS[arch]
-    model, enc, trainable, wdir = build(case, arch, labels, adapter, d, None, 32.0, full, lora_r, lora_alpha)
+def recipe_batches(arch, labels, lengths):
+    """Four fixed micro-batches of 3 rows (ids, types, mask, labels) for the trajectory goldens."""
     batches = []
     for k in range(4):
         ids, types, mask = batch(arch, lengths=lengths, seed=10 + k)
         g = torch.Generator().manual_seed(100 + k)
         y = torch.rand(3, generator=g) * 5 if labels == 1 else torch.randint(0, labels, (3,), generator=g)
         batches.append((ids, types, mask, y))
-    init = {n: p.detach().clone() for n, p in trainable}
+    return batches
+
+
+def run_recipe(model, trainable, batches, uses_types, steps, accumulation, lr, warmup, max_norm, gamma, penalty):
+    """The whole recipe for `steps` optimizer steps: `accumulation` micro-batches per step (each one's
+    mean loss / accumulation), the orthogonality penalty once per step, global-norm clipping
+    (torch.nn.utils.clip_grad_norm_), AdamW with weight decay off for biases and LayerNorm,
+    transformers' linear warm-up and decay. Returns every step's loss."""
+    from transformers import get_linear_schedule_with_warmup
     decay = [p for n, p in trainable if not (n.endswith("bias") or "LayerNorm" in n)]
     no_decay = [p for n, p in trainable if n.endswith("bias") or "LayerNorm" in n]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
@@ -266,80 +266,49 @@ def trajectory(case, arch, labels, adapter, steps=50, accumulation=2, lr=5e-3, w
         losses.append(total.item())
         torch.nn.utils.clip_grad_norm_(params, max_norm)
         opt.step(); sched.step(); opt.zero_grad()
+    return losses
 
-    def flat(t):
-        return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
 
+def trajectory(case, arch, labels, adapter, steps=50, accumulation=2, lr=5e-3, warmup=5, max_norm=1.0, gamma=0.1,
+               penalty="reference", d=8, full=False, lora_r=4, lora_alpha=8.0, dropout=0.0, seeds=1):
+    """`run_recipe` in PyTorch from the case's initial tensors. Dropout off (the default): writes
+    goldens/trajectory-CASE.json with the micro-batches, initial tensors, every step's loss and the
+    final trainable tensors. With `dropout` p (hidden, attention, classifier) for `seeds` dropout
+    seeds: goldens/trajectory-dropout-CASE.json with each seed's loss curve (dcft's masks differ
+    from torch's by design, so the two are compared as distributions)."""
+    _, _, _, _, uses_types, _, lengths = ARCHS[arch]
+    model, enc, trainable, wdir = build(case, arch, labels, adapter, d, None, 32.0, full, lora_r, lora_alpha)
+    if dropout > 0:
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = dropout
+        model.train()
+    batches = recipe_batches(arch, labels, lengths)
+    init = {n: p.detach().clone() for n, p in trainable}
+    curves = []
+    for seed in range(seeds):
+        with torch.no_grad():
+            for n, p in trainable:
+                p.copy_(init[n])
+        if dropout > 0:
+            torch.manual_seed(1000 + seed)
+        curves.append(run_recipe(model, trainable, batches, uses_types, steps, accumulation, lr, warmup, max_norm,
+                                 gamma, penalty))
     golden = {"case": case, "arch": arch, "weights": wdir.name, "num_labels": labels, "adapter": adapter, "full": full,
               "kernel": d, "stride": d, "alpha": 32.0, "gamma": gamma, "penalty": penalty, "lora_rank": lora_r,
               "lora_alpha": lora_alpha, "steps": steps, "accumulation": accumulation, "lr": lr, "warmup": warmup,
               "max_grad_norm": max_norm,
               "batches": [{"batch": list(b[0].shape), "input_ids": flat(b[0]), "token_type_ids": flat(b[1]),
                            "attention_mask": flat(b[2]), "labels": flat(b[3])} for b in batches],
-              "init": {n: flat(v) for n, v in init.items()}, "losses": losses,
-              "final": {n: flat(p) for n, p in trainable}}
-    (ROOT / "goldens" / f"trajectory-{case}.json").write_text(json.dumps(golden))
-    print(f"trajectory-{case}: loss {losses[0]:.6f} -> {losses[-1]:.6f} over {steps} steps")
-
-
-def trajectory_dropout(case, arch, labels, adapter, p=0.1, seeds=8, steps=50, accumulation=2, lr=5e-3, warmup=5,
-                       max_norm=1.0, gamma=0.1, penalty="reference", d=8):
-    """The trajectory recipe with dropout p on (hidden, attention, classifier) for `seeds` dropout
-    seeds from the same initial tensors: each seed's per-step losses (dcft's masks differ from
-    torch's by design, so the two are compared as distributions). Writes
-    goldens/trajectory-dropout-CASE.json."""
-    from transformers import get_linear_schedule_with_warmup
-    _, _, _, _, uses_types, _, lengths = ARCHS[arch]
-    model, enc, trainable, wdir = build(case, arch, labels, adapter, d, None, 32.0, False)
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.p = p
-    model.train()
-    batches = []
-    for k in range(4):
-        ids, types, mask = batch(arch, lengths=lengths, seed=10 + k)
-        g = torch.Generator().manual_seed(100 + k)
-        y = torch.rand(3, generator=g) * 5 if labels == 1 else torch.randint(0, labels, (3,), generator=g)
-        batches.append((ids, types, mask, y))
-    init = {n: p_.detach().clone() for n, p_ in trainable}
-    params = [p_ for _, p_ in trainable]
-    curves = []
-    for seed in range(seeds):
-        with torch.no_grad():
-            for n, p_ in trainable:
-                p_.copy_(init[n])
-        decay = [p_ for n, p_ in trainable if not (n.endswith("bias") or "LayerNorm" in n)]
-        no_decay = [p_ for n, p_ in trainable if n.endswith("bias") or "LayerNorm" in n]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-                                lr=lr, betas=(0.9, 0.999), eps=1e-8)
-        sched = get_linear_schedule_with_warmup(opt, warmup, steps)
-        torch.manual_seed(1000 + seed)
-        losses = []
-        for step in range(steps):
-            total = torch.zeros(())
-            for m in range(accumulation):
-                ids, types, mask, y = batches[(step * accumulation + m) % len(batches)]
-                out = model(input_ids=ids, token_type_ids=types if uses_types else None, attention_mask=mask, labels=y)
-                total = total + out.loss / accumulation
-            total = total + gamma * orth_penalty(model, penalty)
-            total.backward()
-            losses.append(total.item())
-            torch.nn.utils.clip_grad_norm_(params, max_norm)
-            opt.step(); sched.step(); opt.zero_grad()
-        curves.append(losses)
-
-    def flat(t):
-        return [float("%.9g" % v) if isinstance(v, float) else v for v in t.detach().flatten().tolist()]
-
-    golden = {"case": case, "arch": arch, "weights": wdir.name, "num_labels": labels, "adapter": adapter, "full": False,
-              "kernel": d, "stride": d, "alpha": 32.0, "gamma": gamma, "penalty": penalty, "lora_rank": 4, "lora_alpha": 8.0,
-              "steps": steps, "accumulation": accumulation, "lr": lr, "warmup": warmup, "max_grad_norm": max_norm,
-              "dropout": p, "batches": [{"batch": list(b[0].shape), "input_ids": flat(b[0]), "token_type_ids": flat(b[1]),
-                                         "attention_mask": flat(b[2]), "labels": flat(b[3])} for b in batches],
-              "init": {n: flat(v) for n, v in init.items()}, "curves": curves}
-    (ROOT / "goldens" / f"trajectory-dropout-{case}.json").write_text(json.dumps(golden))
-    last = [sum(c[-10:]) / 10 for c in curves]
-    print(f"trajectory-dropout-{case}: last-10-step mean loss over {seeds} seeds {sum(last) / len(last):.4f}")
+              "init": {n: flat(v) for n, v in init.items()}}
+    if dropout > 0:
+        golden.update(dropout=dropout, curves=curves)
+        name = f"trajectory-dropout-{case}"
+    else:
+        golden.update(losses=curves[0], final={n: flat(p) for n, p in trainable})
+        name = f"trajectory-{case}"
+    (ROOT / "goldens" / f"{name}.json").write_text(json.dumps(golden))
+    print(f"{name}: loss {curves[0][0]:.6f} -> {curves[0][-1]:.6f} over {steps} steps, {seeds} seed(s)")
 
 
 if __name__ == "__main__":
@@ -381,4 +350,4 @@ if __name__ == "__main__":
     if "trajectory-bert-full".startswith(only) or only == "":
         trajectory("bert-full", "bert", 3, "none", full=True, gamma=0.0, lr=1e-3)
     if "trajectory-dropout-bert-dcft-d8".startswith(only) or only == "":
-        trajectory_dropout("bert-dcft-d8", "bert", 3, "dcft")
+        trajectory("bert-dcft-d8", "bert", 3, "dcft", dropout=0.1, seeds=8)

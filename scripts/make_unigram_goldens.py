@@ -97,18 +97,8 @@ TORTURE = [
     "\U0001d400\U0001d401 mathematical bold, \U0001f600 grin, \U000e0041 tag, \U0010fffd plane 16",
 ]
 
-PAIRS = [
-    ("", ""),
-    ("a", ""),
-    ("", "b"),
-    ("Is this the first sentence?", "And this is the second one."),
-    ("one two three four five six seven eight nine ten eleven twelve",
-     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu"),
-    ("short", "a much longer second sentence that will need to lose most of its words"),
-    ("a much longer first sentence that will need to lose most of its words", "short"),
-    ("equal length one two three", "equal length four five six"),
-    ("Héllo Wörld naïve ｆｕｌｌ", "中文 😀 control\u0000x [MASK] ``q''"),
-]
+# The existing tokenizers' edge pairs, with a last pair that adds full-width letters, [MASK] and `` ''.
+PAIRS = mtg.EDGE_PAIRS[:-1] + [("Héllo Wörld naïve ｆｕｌｌ", "中文 😀 control\u0000x [MASK] ``q''")]
 MAX_LENGTHS = [128, 12, 7, 5]
 
 
