@@ -65,7 +65,7 @@ extension HDF5Group {
 
     /// Names of the attributes on `object`, in name order.
     public func attributeNames(on object: String = ".") throws -> [String] {
-        try HDF5ReadWatch.guarded("\(file.path) (attributes of \(path)/\(object))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (attributes of \(self.path)/\(object))") {
             HDF5Library.quiet()
             let oid = try openObject(object)
             defer { H5Oclose(oid) }
@@ -86,7 +86,7 @@ extension HDF5Group {
     /// Reads attribute `name` on `object`. Integers come back as `.int`/`.ints`,
     /// floats as `.double`/`.doubles`, strings (fixed or variable length) as `.string`.
     public func attribute(_ name: String, on object: String = ".") throws -> HDF5Attribute {
-        try HDF5ReadWatch.guarded("\(file.path) (attribute \(name) of \(path)/\(object))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (attribute \(name) of \(self.path)/\(object))") {
             HDF5Library.quiet()
             let oid = try openObject(object)
             defer { H5Oclose(oid) }

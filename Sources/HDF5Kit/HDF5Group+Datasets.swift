@@ -38,7 +38,7 @@ extension HDF5Group {
 
     /// Shape of dataset `name`.
     public func shape(of name: String) throws -> [Int] {
-        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (\(self.path)/\(name))") {
             HDF5Library.quiet()
             let dset = try openDataset(name)
             defer { H5Dclose(dset) }
@@ -48,7 +48,7 @@ extension HDF5Group {
 
     /// The stored element type of `name` ("float32", "int8", ...).
     public func storedType(of name: String) throws -> String {
-        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (\(self.path)/\(name))") {
             HDF5Library.quiet()
             let dset = try openDataset(name)
             defer { H5Dclose(dset) }
@@ -60,7 +60,7 @@ extension HDF5Group {
 
     /// Reads a whole dataset. The stored type must be exactly `T`: no silent conversion.
     public func read<T: HDF5Scalar>(_ name: String, as: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
-        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (\(self.path)/\(name))") {
             HDF5Library.quiet()
             let dset = try openDataset(name)
             defer { H5Dclose(dset) }
@@ -100,7 +100,7 @@ extension HDF5Group {
     /// Reads rows `rows` of 1-D or N-D dataset `name` into `buffer`, which must hold
     /// exactly `rows.count × (product of the other dimensions)` elements. No allocation.
     public func readRows<T: HDF5Scalar>(_ name: String, rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws {
-        try HDF5ReadWatch.guarded("\(file.path) (\(path)/\(name))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (\(self.path)/\(name))") {
             HDF5Library.quiet()
             let dset = try openDataset(name)
             defer { H5Dclose(dset) }

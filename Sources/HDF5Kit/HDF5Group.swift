@@ -68,7 +68,7 @@ public final class HDF5Group {
 
     /// Names of the direct children, in name order, with their kind.
     public func children() throws -> [(name: String, kind: ObjectKind)] {
-        try HDF5ReadWatch.guarded("\(file.path) (members of \(path))") {
+        try HDF5ReadWatch.guarded("\(self.file.path) (members of \(self.path))") {
             HDF5Library.quiet()
             var info = H5G_info_t()
             if H5Gget_info(id, &info) < 0 { throw error(".", "cannot list group") }

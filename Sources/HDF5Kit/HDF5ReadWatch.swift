@@ -10,7 +10,7 @@ import Foundation
 enum HDF5ReadWatch {
     static let limit: Double = Double(ProcessInfo.processInfo.environment["DCFT_HDF5_READ_TIMEOUT"] ?? "") ?? 60
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var active: [Int: (deadline: Double, what: String)] = [:]
+    nonisolated(unsafe) private static var active: [Int: (deadline: Double, what: () -> String)] = [:]
     nonisolated(unsafe) private static var nextToken = 0
     private static let watcher: Void = {
         Thread.detachNewThread {
@@ -21,7 +21,7 @@ enum HDF5ReadWatch {
                 let late = active.values.first { $0.deadline < now }
                 lock.unlock()
                 if let late {
-                    fputs("dcft: HDF5 did not return within \(Int(limit)) s reading \(late.what): the file is corrupt (or its file system hangs); stopping\n", stderr)
+                    fputs("dcft: HDF5 did not return within \(Int(limit)) s reading \(late.what()): the file is corrupt (or its file system hangs); stopping\n", stderr)
                     fflush(stderr)
                     _exit(3)
                 }
@@ -29,13 +29,14 @@ enum HDF5ReadWatch {
         }
     }()
 
-    /// Runs `body` (HDF5 reads of `what`) under the deadline.
-    static func guarded<R>(_ what: @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
+    /// Runs `body` (HDF5 reads of `what`) under the deadline. `what` is only evaluated for the
+    /// message (every batch read passes here: no string is built on the way).
+    static func guarded<R>(_ what: @escaping @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
         _ = watcher
         lock.lock()
         let token = nextToken
         nextToken += 1
-        active[token] = (ProcessInfo.processInfo.systemUptime + limit, what())
+        active[token] = (ProcessInfo.processInfo.systemUptime + limit, what)
         lock.unlock()
         defer { lock.lock(); active[token] = nil; lock.unlock() }
         return try body()

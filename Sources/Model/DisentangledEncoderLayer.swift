@@ -191,7 +191,10 @@ final class ConvLayer {
     let weight: ParamRef, bias: ParamRef, lnWeight: ParamRef, lnBias: ParamRef
     let kernel: Int, hidden: Int, eps: Float, dropout: Double
     let activation: HeadLayout.Activation
-    let columns = Buffer<Float>(count: 0), kernelRows = Buffer<Float>(count: 0)
+    let columns = Buffer<Float>(count: 0)
+    /// The kernel as `[h × k·h]` for the im2col gemm, filled at the first forward (after loading).
+    let kernelRows: Buffer<Float>
+    var kernelReady = false
     let sum = Buffer<Float>(count: 0), mean = Buffer<Float>(count: 0), rstd = Buffer<Float>(count: 0)
     let keep = Buffer<Float>(count: 0)
     var rowMask: [Float] = []
@@ -201,6 +204,7 @@ final class ConvLayer {
     init(store: ParameterStore, prefix: String, config: EncoderConfig) {
         let d = config.disentangled!
         kernel = d.convKernelSize; hidden = config.hiddenSize; eps = config.layerNormEps
+        kernelRows = Buffer<Float>(count: hidden * hidden * d.convKernelSize)
         dropout = config.hiddenDropout; activation = d.convActivation
         weight = store.register(prefix + "encoder.conv.conv.weight", shape: [hidden, hidden, kernel], trainable: false)
         bias = store.register(prefix + "encoder.conv.conv.bias", shape: [hidden], trainable: false)
@@ -211,12 +215,17 @@ final class ConvLayer {
     func forward(store: ParameterStore, x: UnsafePointer<Float>, residual: UnsafePointer<Float>, attentionMask: [Float],
                  batch B: Int, length L: Int, training: Bool, rng: inout SeededRNG) {
         let h = hidden, k = kernel, rows = B * L, pad = (k - 1) / 2
-        columns.ensureCapacity(rows * k * h); kernelRows.ensureCapacity(h * k * h)
+        columns.ensureCapacity(rows * k * h)
         for buf in [sum, output] { buf.ensureCapacity(rows * h) }
         mean.ensureCapacity(rows); rstd.ensureCapacity(rows)
-        // W [h_out × h_in × k] → [h_out × (k·h_in)] with column u·h + c = W[o, c, u].
-        let w = store.values(weight), wr = kernelRows.pointer
-        for o in 0..<h { for c in 0..<h { for u in 0..<k { wr[o * k * h + u * h + c] = w[(o * h + c) * k + u] } } }
+        // W [h_out × h_in × k] → [h_out × (k·h_in)] with column u·h + c = W[o, c, u], once: the
+        // convolution is frozen (DeBERTa trains adapters and head only).
+        let wr = kernelRows.pointer
+        if !kernelReady {
+            let w = store.values(weight)
+            for o in 0..<h { for c in 0..<h { for u in 0..<k { wr[o * k * h + u * h + c] = w[(o * h + c) * k + u] } } }
+            kernelReady = true
+        }
         for b in 0..<B {
             for t in 0..<L {
                 let dst = columns.pointer + (b * L + t) * k * h

@@ -52,6 +52,7 @@ extension SequenceClassifier {
             if !ignorable { err.unexpected.append(name) }
         }
         if !err.isEmpty { throw err }
+        conv?.kernelReady = false   // its rearranged kernel is rebuilt from the loaded weights
         initialised = loaded
         return loaded
     }
